@@ -1,0 +1,140 @@
+//! RFC 9068 JWT access tokens: the claims Portcullis signs.
+
+use serde::Serialize;
+
+use crate::{ClientId, Resource, ScopeSet, Seconds, UnixTime, random};
+
+/// The JOSE `typ` of an RFC 9068 access token.
+pub const TYP: &str = "at+jwt";
+
+/// The claims of a JWT access token (RFC 9068 section 2.2).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AccessTokenClaims {
+    /// The issuer URL.
+    pub iss: String,
+    /// The subject: the resource owner, or the client itself for client credentials.
+    pub sub: String,
+    /// The audience: one or more resource indicators.
+    #[serde(serialize_with = "one_or_many")]
+    pub aud: Vec<String>,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// Granted scopes, space-delimited; omitted when none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    /// A unique identifier.
+    pub jti: String,
+    /// Issued at.
+    pub iat: i64,
+    /// Expires at.
+    pub exp: i64,
+}
+
+fn one_or_many<S: serde::Serializer>(aud: &[String], s: S) -> Result<S::Ok, S::Error> {
+    match aud {
+        [one] => s.serialize_str(one),
+        many => many.serialize(s),
+    }
+}
+
+/// An access token to sign, with what the token response reports about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenGrant {
+    /// The claims to sign.
+    pub claims: AccessTokenClaims,
+    /// Its lifetime, for `expires_in`.
+    pub lifetime: Seconds,
+    /// The granted scopes, for the response's `scope`.
+    pub scope: ScopeSet,
+}
+
+impl AccessTokenGrant {
+    /// Builds the claims of a token for `client` acting for `subject`.
+    pub fn new(
+        issuer: &str,
+        subject: &str,
+        client: &ClientId,
+        audiences: &[Resource],
+        scope: ScopeSet,
+        now: UnixTime,
+        lifetime: Seconds,
+    ) -> Self {
+        AccessTokenGrant {
+            claims: AccessTokenClaims {
+                iss: issuer.to_owned(),
+                sub: subject.to_owned(),
+                aud: audiences.iter().map(|a| a.as_str().to_owned()).collect(),
+                client_id: client.as_str().to_owned(),
+                scope: scope.to_string(),
+                jti: random::token::<16>(),
+                iat: now.0,
+                exp: (now + lifetime).0,
+            },
+            lifetime,
+            scope,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_single_audience_is_a_string_and_several_are_an_array() {
+        let id = ClientId::parse("c").unwrap();
+        let one = [Resource::parse("https://a").unwrap()];
+        let grant = AccessTokenGrant::new(
+            "i",
+            "c",
+            &id,
+            &one,
+            ScopeSet::default(),
+            UnixTime(10),
+            Seconds(5),
+        );
+        let json = serde_json::to_value(&grant.claims).unwrap();
+        assert_eq!(json["aud"], "https://a");
+        assert_eq!(json["exp"], 15);
+        assert!(json.get("scope").is_none());
+        let two = [one[0].clone(), Resource::parse("https://b").unwrap()];
+        let grant = AccessTokenGrant::new(
+            "i",
+            "c",
+            &id,
+            &two,
+            ScopeSet::default(),
+            UnixTime(10),
+            Seconds(5),
+        );
+        assert_eq!(
+            serde_json::to_value(&grant.claims).unwrap()["aud"],
+            serde_json::json!(["https://a", "https://b"])
+        );
+    }
+
+    #[test]
+    fn every_token_has_its_own_jti() {
+        let id = ClientId::parse("c").unwrap();
+        let aud = [Resource::parse("https://a").unwrap()];
+        let a = AccessTokenGrant::new(
+            "i",
+            "c",
+            &id,
+            &aud,
+            ScopeSet::default(),
+            UnixTime(0),
+            Seconds(1),
+        );
+        let b = AccessTokenGrant::new(
+            "i",
+            "c",
+            &id,
+            &aud,
+            ScopeSet::default(),
+            UnixTime(0),
+            Seconds(1),
+        );
+        assert_ne!(a.claims.jti, b.claims.jti);
+    }
+}

@@ -1,0 +1,4 @@
+//! Administrative use cases, shared by the CLI and (later) the admin API.
+
+pub mod clients;
+pub mod keys;

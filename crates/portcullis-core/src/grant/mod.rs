@@ -1,0 +1,3 @@
+//! Grants at the token endpoint, one module each.
+
+pub mod client_credentials;

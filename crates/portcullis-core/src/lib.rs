@@ -1,0 +1,30 @@
+//! The Portcullis domain: clients, scopes, grants, access tokens, the signing
+//! key ring, and the [`Store`] trait.
+//!
+//! Architecture invariant: nothing here speaks HTTP or SQL, reads the clock or
+//! the environment. Time arrives as [`UnixTime`]; storage is behind [`Store`].
+
+pub mod access_token;
+pub mod admin;
+pub mod client;
+pub mod grant;
+pub mod introspection;
+pub mod keyring;
+pub mod master_key;
+pub mod random;
+pub mod resource;
+pub mod scope;
+pub mod secret;
+pub mod store;
+pub mod time;
+pub mod token_error;
+
+pub use client::{Client, ClientId, GrantType, NewClient};
+pub use keyring::{KeyRecord, KeyRing, RotationPlan};
+pub use master_key::MasterKey;
+pub use resource::Resource;
+pub use scope::{Scope, ScopeSet};
+pub use secret::{ClientSecret, SecretHash};
+pub use store::{Store, StoreError};
+pub use time::{Seconds, UnixTime};
+pub use token_error::TokenError;

@@ -1,0 +1,48 @@
+//! The storage port. One implementation (SQLite and PostgreSQL) lives in
+//! `portcullis-store`; every method is one use case, atomic inside the store.
+
+use async_trait::async_trait;
+
+use crate::{Client, ClientId, KeyRecord, RotationPlan, SecretHash};
+
+/// What can go wrong in storage, as far as a caller can act on it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A concurrent change won: the caller may read again and retry.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// The database could not be reached or failed.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A stored row cannot be read back (corruption or a newer schema).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+/// Persistent state of the authorization server.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Stores a new client. `Conflict` if the id exists.
+    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// The client with this id.
+    async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
+    /// Every client, oldest first.
+    async fn clients(&self) -> Result<Vec<Client>, StoreError>;
+    /// Deletes a client; `false` if there was none.
+    async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
+    /// Replaces a client's secret hash; `false` if there is no such client.
+    async fn set_client_secret(&self, id: &ClientId, hash: &SecretHash)
+    -> Result<bool, StoreError>;
+
+    /// Every signing key, including expired ones.
+    async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;
+    /// Stores the first keys, only if no process has done so yet; `false`
+    /// when keys already existed (another replica won the race).
+    async fn bootstrap_keys(&self, keys: &[KeyRecord]) -> Result<bool, StoreError>;
+    /// Applies a rotation atomically. `Conflict` when the key it promotes is
+    /// no longer the next key (a concurrent rotation won).
+    async fn apply_rotation(&self, plan: &RotationPlan) -> Result<(), StoreError>;
+}

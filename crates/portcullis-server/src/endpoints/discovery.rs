@@ -1,0 +1,42 @@
+//! `/.well-known/openid-configuration` and `/.well-known/oauth-authorization-server`
+//! (OpenID Connect Discovery 1.0, RFC 8414): only what is implemented.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use portcullis_core::GrantType;
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// Renders the metadata document for `issuer`.
+pub(crate) fn document(issuer: &str) -> Bytes {
+    let metadata = json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}/token"),
+        "jwks_uri": format!("{issuer}/jwks.json"),
+        "grant_types_supported": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    });
+    Bytes::from(metadata.to_string())
+}
+
+pub(crate) async fn metadata(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        state.discovery.clone(),
+    )
+}

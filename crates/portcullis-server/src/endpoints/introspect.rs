@@ -1,0 +1,43 @@
+//! `/introspect` (RFC 7662): any authenticated client may ask whether an
+//! access token is active.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_core::introspection::{self, Introspection};
+
+use crate::client_auth;
+use crate::clock::system_now;
+use crate::error::ApiError;
+use crate::form::Form;
+use crate::state::AppState;
+
+pub(crate) async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let form = Form::read(&headers, body, state.max_body_bytes, &[]).await?;
+    let token = form.require("token")?;
+    let client = client_auth::authenticate(&state, &headers, &form).await?;
+    let answer = match state.keys.verifier() {
+        Some(verifier) => {
+            introspection::introspect(&verifier, &state.token_policy.issuer, token, system_now())
+        }
+        None => Introspection::inactive(),
+    };
+    tracing::debug!(client_id = %client.id, active = answer.active, "introspection");
+    let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}

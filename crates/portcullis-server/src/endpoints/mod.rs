@@ -1,0 +1,6 @@
+//! One module per endpoint.
+
+pub(crate) mod discovery;
+pub(crate) mod introspect;
+pub(crate) mod jwks;
+pub(crate) mod token;

@@ -1,0 +1,21 @@
+//! The Portcullis HTTP server: endpoints, configuration, start-up.
+//!
+//! Architecture invariant: handlers parse HTTP, call `portcullis-core`, and
+//! turn the outcome into a response; protocol rules live in core, and only
+//! [`error`] turns errors into responses.
+
+mod client_auth;
+mod client_cache;
+mod clock;
+mod endpoints;
+mod error;
+mod form;
+mod router;
+mod signing_keys;
+mod state;
+
+pub mod settings;
+pub mod startup;
+
+pub use clock::system_now;
+pub use settings::{RawSettings, Settings, SettingsError};

@@ -1,0 +1,365 @@
+//! Configuration: defaults < TOML file < `PORTCULLIS_*` environment < flags,
+//! validated once into [`Settings`].
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use portcullis_jose::Algorithm;
+use serde::{Deserialize, Serialize};
+
+/// A setting that failed to load or validate; its `Display` is one line naming it.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct SettingsError(String);
+
+impl SettingsError {
+    fn setting(name: &str, problem: impl std::fmt::Display) -> Self {
+        SettingsError(format!(
+            "setting `{name}` (env PORTCULLIS_{}): {problem}",
+            name.to_ascii_uppercase()
+        ))
+    }
+}
+
+/// A duration written as whole seconds (`900`) or with units (`"15m"`, `"1h 30m"`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum DurationSetting {
+    /// Whole seconds.
+    Seconds(u64),
+    /// Text for `humantime`.
+    Text(String),
+}
+
+impl DurationSetting {
+    fn parse(&self, name: &str) -> Result<Duration, SettingsError> {
+        match self {
+            DurationSetting::Seconds(s) => Ok(Duration::from_secs(*s)),
+            DurationSetting::Text(t) => match t.trim().parse::<u64>() {
+                Ok(s) => Ok(Duration::from_secs(s)),
+                Err(_) => humantime::parse_duration(t.trim()).map_err(|e| {
+                    SettingsError::setting(
+                        name,
+                        format!("`{t}` is not a duration ({e}); write e.g. 900 or \"15m\""),
+                    )
+                }),
+            },
+        }
+    }
+}
+
+/// Settings as written by the user; every field may be absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSettings {
+    /// Address to listen on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// Public issuer URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// Master key, base64 of 32 bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key: Option<String>,
+    /// File holding the master key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key_file: Option<PathBuf>,
+    /// Signing algorithm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_alg: Option<String>,
+    /// Access token lifetime.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<DurationSetting>,
+    /// JWKS `Cache-Control: max-age`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_max_age: Option<DurationSetting>,
+    /// How often the server re-reads the key ring.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_refresh: Option<DurationSetting>,
+    /// How long a rotated-in key is published before it signs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_publish_delay: Option<DurationSetting>,
+    /// How long a client lookup is cached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cache_ttl: Option<DurationSetting>,
+    /// Largest request body accepted, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
+    /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address to listen on (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// Public issuer URL; `None` means `http://` + the bound address.
+    pub issuer: Option<String>,
+    /// Data directory (default `$XDG_DATA_HOME/portcullis` or `~/.local/share/portcullis`).
+    pub data_dir: PathBuf,
+    /// Database URL (default: SQLite file `portcullis.db` in the data directory).
+    pub database_url: String,
+    /// Master key text, when given directly.
+    pub master_key: Option<String>,
+    /// Master key file (default `master.key` in the data directory, created on first start).
+    pub master_key_file: PathBuf,
+    /// Signing algorithm for new keys (default RS256).
+    pub signing_alg: Algorithm,
+    /// Access token lifetime (default 15 minutes).
+    pub access_token_ttl: Duration,
+    /// JWKS cache lifetime announced to verifiers (default 5 minutes).
+    pub jwks_max_age: Duration,
+    /// Key ring refresh interval (default 10 s).
+    pub key_refresh: Duration,
+    /// Publication delay of a new key before it signs (default 6 minutes).
+    pub key_publish_delay: Duration,
+    /// Client lookup cache lifetime (default 5 s).
+    pub client_cache_ttl: Duration,
+    /// Largest request body (default 64 KiB).
+    pub max_body_bytes: usize,
+    /// Log filter (default `info`).
+    pub log: String,
+}
+
+impl Settings {
+    /// Loads settings from defaults, the TOML file `config` (if given), the
+    /// environment and `flags`, in rising precedence.
+    pub fn load(config: Option<&Path>, flags: &RawSettings) -> Result<Self, SettingsError> {
+        let mut figment = Figment::new();
+        if let Some(path) = config {
+            if !path.is_file() {
+                return Err(SettingsError(format!(
+                    "configuration file `{}` does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(Env::prefixed("PORTCULLIS_").ignore(&["config", "test_database_url"]))
+            .merge(Serialized::defaults(flags));
+        let raw: RawSettings = figment.extract().map_err(|e| {
+            let first = e
+                .into_iter()
+                .next()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            SettingsError(first.replace('\n', " "))
+        })?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawSettings) -> Result<Self, SettingsError> {
+        let listen = match raw.listen.as_deref() {
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+            Some(text) => text.parse().map_err(|_| {
+                SettingsError::setting(
+                    "listen",
+                    format!("`{text}` is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+        };
+        let issuer = raw.issuer.map(|i| validate_issuer(&i)).transpose()?;
+        let data_dir = raw.data_dir.unwrap_or_else(default_data_dir);
+        let database_url = match raw.database_url {
+            Some(url) => {
+                if portcullis_store::Backend::of(&url).is_none() {
+                    return Err(SettingsError::setting(
+                        "database_url",
+                        "expected sqlite:PATH or postgres://USER@HOST/DB",
+                    ));
+                }
+                url
+            }
+            None => format!("sqlite://{}", data_dir.join("portcullis.db").display()),
+        };
+        let signing_alg = match raw.signing_alg.as_deref() {
+            None => Algorithm::RS256,
+            Some(text) => text.parse().map_err(|_| {
+                SettingsError::setting(
+                    "signing_alg",
+                    format!("`{text}` is not one of RS256, PS256, ES256, ES384, EdDSA"),
+                )
+            })?,
+        };
+        let duration = |value: Option<DurationSetting>, name: &str, default: u64| {
+            value.map_or(Ok(Duration::from_secs(default)), |v| v.parse(name))
+        };
+        let access_token_ttl = duration(raw.access_token_ttl, "access_token_ttl", 900)?;
+        if access_token_ttl.is_zero() || access_token_ttl > Duration::from_secs(86_400) {
+            return Err(SettingsError::setting(
+                "access_token_ttl",
+                "must be between 1 s and 24 h",
+            ));
+        }
+        let jwks_max_age = duration(raw.jwks_max_age, "jwks_max_age", 300)?;
+        let key_refresh = duration(raw.key_refresh, "key_refresh", 10)?;
+        if key_refresh.is_zero() {
+            return Err(SettingsError::setting(
+                "key_refresh",
+                "must be at least 1 s",
+            ));
+        }
+        let key_publish_delay = duration(raw.key_publish_delay, "key_publish_delay", 360)?;
+        if key_publish_delay < jwks_max_age + key_refresh {
+            return Err(SettingsError::setting(
+                "key_publish_delay",
+                "must be at least jwks_max_age + key_refresh, or verifiers could meet a key before they can know it",
+            ));
+        }
+        let client_cache_ttl = duration(raw.client_cache_ttl, "client_cache_ttl", 5)?;
+        let max_body_bytes = raw.max_body_bytes.unwrap_or(64 * 1024);
+        if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
+            return Err(SettingsError::setting(
+                "max_body_bytes",
+                "must be between 1024 and 16777216",
+            ));
+        }
+        let master_key_file = raw
+            .master_key_file
+            .unwrap_or_else(|| data_dir.join("master.key"));
+        Ok(Settings {
+            listen,
+            issuer,
+            data_dir,
+            database_url,
+            master_key: raw.master_key,
+            master_key_file,
+            signing_alg,
+            access_token_ttl,
+            jwks_max_age,
+            key_refresh,
+            key_publish_delay,
+            client_cache_ttl,
+            max_body_bytes,
+            log: raw.log.unwrap_or_else(|| "info".to_owned()),
+        })
+    }
+
+    /// Key overlap around a rotation: a new key is published `key_publish_delay`
+    /// before it signs; a retired key stays published for the longest token
+    /// lifetime plus verifier leeway and one key refresh.
+    pub fn rotation_timings(&self) -> portcullis_core::keyring::RotationTimings {
+        let secs = |d: Duration| portcullis_core::Seconds(d.as_secs() as i64);
+        portcullis_core::keyring::RotationTimings {
+            publish_delay: secs(self.key_publish_delay),
+            retire_after: secs(self.access_token_ttl + self.key_refresh + Duration::from_secs(60)),
+        }
+    }
+
+    /// The issuer for a server bound to `bound`.
+    pub fn issuer_for(&self, bound: SocketAddr) -> String {
+        self.issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+}
+
+fn validate_issuer(issuer: &str) -> Result<String, SettingsError> {
+    let bad = |why: &str| SettingsError::setting("issuer", format!("`{issuer}` {why}"));
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"))
+        .ok_or_else(|| bad("must start with https:// (or http:// for local use)"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(bad("has no host"));
+    }
+    if issuer.contains(['?', '#']) || issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must not have a query, a fragment or spaces"));
+    }
+    Ok(issuer.trim_end_matches('/').to_owned())
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("portcullis");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/portcullis"),
+        None => PathBuf::from("portcullis-data"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> RawSettings {
+        RawSettings {
+            data_dir: Some("/tmp/pc".into()),
+            ..RawSettings::default()
+        }
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let s = Settings::validate(raw()).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.signing_alg, Algorithm::RS256);
+        assert_eq!(s.database_url, "sqlite:///tmp/pc/portcullis.db");
+        assert_eq!(s.access_token_ttl, Duration::from_secs(900));
+        assert_eq!(s.master_key_file, PathBuf::from("/tmp/pc/master.key"));
+    }
+
+    #[test]
+    fn durations_take_seconds_or_units() {
+        let mut r = raw();
+        r.access_token_ttl = Some(DurationSetting::Text("1h".into()));
+        assert_eq!(
+            Settings::validate(r.clone()).unwrap().access_token_ttl,
+            Duration::from_secs(3600)
+        );
+        r.access_token_ttl = Some(DurationSetting::Text("120".into()));
+        assert_eq!(
+            Settings::validate(r.clone()).unwrap().access_token_ttl,
+            Duration::from_secs(120)
+        );
+        r.access_token_ttl = Some(DurationSetting::Text("soon".into()));
+        let err = Settings::validate(r).unwrap_err().to_string();
+        assert!(
+            err.contains("access_token_ttl") && !err.contains('\n'),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        type Case = (fn(&mut RawSettings), &'static str);
+        let cases: [Case; 4] = [
+            (|r| r.listen = Some("localhost".into()), "listen"),
+            (|r| r.issuer = Some("ftp://x".into()), "issuer"),
+            (|r| r.signing_alg = Some("HS256".into()), "signing_alg"),
+            (
+                |r| r.database_url = Some("mysql://x".into()),
+                "database_url",
+            ),
+        ];
+        for (set, name) in cases {
+            let mut r = raw();
+            set(&mut r);
+            let err = Settings::validate(r).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{name}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn issuer_loses_its_trailing_slash() {
+        let mut r = raw();
+        r.issuer = Some("https://id.example.com/".into());
+        assert_eq!(
+            Settings::validate(r).unwrap().issuer.as_deref(),
+            Some("https://id.example.com")
+        );
+    }
+}

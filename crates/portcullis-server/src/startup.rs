@@ -1,0 +1,206 @@
+//! Start-up: data directory, master key, database, keys, then the listener.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::path::Path;
+use std::sync::Arc;
+
+use portcullis_core::admin::keys;
+use portcullis_core::grant::client_credentials::TokenPolicy;
+use portcullis_core::{MasterKey, Seconds, Store};
+use tokio::net::TcpListener;
+
+use crate::client_cache::ClientCache;
+use crate::clock::system_now;
+use crate::endpoints::discovery;
+use crate::signing_keys::{KeyLoadError, SigningKeys};
+use crate::state::{AppState, Inner};
+use crate::{Settings, router};
+
+/// Why the server (or a CLI command) could not start; `Display` is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory or master key file cannot be used.
+    #[error("{0}")]
+    Files(String),
+    /// The master key is malformed.
+    #[error("setting `master_key`: expected the base64 of 32 bytes (as in {0})")]
+    MasterKey(String),
+    /// The database cannot be opened.
+    #[error("setting `database_url`: {0}")]
+    Database(#[from] portcullis_store::ConnectError),
+    /// Keys cannot be created or loaded.
+    #[error("{0}")]
+    Keys(String),
+    /// The listen address cannot be bound.
+    #[error("setting `listen`: cannot listen on {0}")]
+    Bind(String),
+}
+
+impl From<KeyLoadError> for StartupError {
+    fn from(err: KeyLoadError) -> Self {
+        StartupError::Keys(err.to_string())
+    }
+}
+
+impl From<keys::KeyError> for StartupError {
+    fn from(err: keys::KeyError) -> Self {
+        StartupError::Keys(err.to_string())
+    }
+}
+
+/// Opens what both the server and the admin CLI need: the master key
+/// (created with mode 0600 on first use) and the migrated database.
+pub async fn open(settings: &Settings) -> Result<(Arc<dyn Store>, MasterKey), StartupError> {
+    ensure_dir(&settings.data_dir)?;
+    let master = match &settings.master_key {
+        Some(text) => MasterKey::parse(text)
+            .ok_or_else(|| StartupError::MasterKey("PORTCULLIS_MASTER_KEY".into()))?,
+        None => load_or_create_master_key(&settings.master_key_file)?,
+    };
+    let store = portcullis_store::connect(&settings.database_url).await?;
+    Ok((store, master))
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), StartupError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| {
+            StartupError::Files(format!(
+                "setting `data_dir`: cannot create {}: {e}",
+                dir.display()
+            ))
+        })
+}
+
+fn load_or_create_master_key(path: &Path) -> Result<MasterKey, StartupError> {
+    let unreadable = |e: std::io::Error| {
+        StartupError::Files(format!(
+            "setting `master_key_file`: cannot read {}: {e}",
+            path.display()
+        ))
+    };
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(mut file) => {
+            let key = MasterKey::generate();
+            file.write_all(format!("{}\n", key.to_text().as_str()).as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(unreadable)?;
+            tracing::info!(path = %path.display(), "created a new master key");
+            Ok(key)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(unreadable)?);
+            MasterKey::parse(&text)
+                .ok_or_else(|| StartupError::MasterKey(path.display().to_string()))
+        }
+        Err(e) => Err(unreadable(e)),
+    }
+}
+
+/// A server ready to accept connections.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    store: Arc<dyn Store>,
+    master: MasterKey,
+    key_refresh: std::time::Duration,
+    /// The issuer URL, also the base URL of every endpoint.
+    pub issuer: String,
+}
+
+/// Prepares everything (database, keys, listener) without serving yet.
+pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
+    let (store, master) = open(settings).await?;
+    let now = system_now();
+    let ring = keys::bootstrap(&*store, &master, settings.signing_alg, now).await?;
+    if let Some(signer) = ring.signer(now)
+        && signer.alg != settings.signing_alg
+    {
+        tracing::warn!(
+            active = %signer.alg,
+            configured = %settings.signing_alg,
+            "the active key has another algorithm than signing_alg; run `portcullis keys rotate` to switch"
+        );
+    }
+    let signing_keys = Arc::new(SigningKeys::default());
+    signing_keys.refresh(&*store, &master, now).await?;
+    if signing_keys.signer(now).is_none() {
+        return Err(StartupError::Keys(
+            "no signing key is active; run `portcullis keys rotate`".into(),
+        ));
+    }
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| StartupError::Bind(format!("{}: {e}", settings.listen)))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| StartupError::Bind(e.to_string()))?;
+    let issuer = settings.issuer_for(bound);
+    let state = AppState(Arc::new(Inner {
+        store: store.clone(),
+        clients: ClientCache::new(settings.client_cache_ttl),
+        keys: signing_keys,
+        token_policy: TokenPolicy {
+            issuer: issuer.clone(),
+            access_token_lifetime: Seconds(settings.access_token_ttl.as_secs() as i64),
+        },
+        max_body_bytes: settings.max_body_bytes,
+        discovery: discovery::document(&issuer),
+        jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
+    }));
+    Ok(Server {
+        listener,
+        state,
+        store,
+        master,
+        key_refresh: settings.key_refresh,
+        issuer,
+    })
+}
+
+impl Server {
+    /// The base URL clients reach this listener at.
+    pub fn local_url(&self) -> String {
+        self.listener
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_else(|_| self.issuer.clone())
+    }
+
+    /// Serves until `shutdown` completes; in-flight requests finish first.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let keys = self.state.keys.clone();
+        let (store, master, every) = (self.store, self.master, self.key_refresh);
+        let refresher = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(err) = keys.refresh(&*store, &master, system_now()).await {
+                    tracing::warn!(%err, "key ring refresh failed; serving the last loaded keys");
+                }
+            }
+        });
+        let result = axum::serve(self.listener, router::router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await;
+        refresher.abort();
+        result
+    }
+}

@@ -1,0 +1,34 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use portcullis_core::Store;
+use portcullis_core::grant::client_credentials::TokenPolicy;
+
+use crate::client_cache::ClientCache;
+use crate::signing_keys::SigningKeys;
+
+/// Shared state, cloned into each handler.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState(pub Arc<Inner>);
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub store: Arc<dyn Store>,
+    pub clients: ClientCache,
+    pub keys: Arc<SigningKeys>,
+    pub token_policy: TokenPolicy,
+    pub max_body_bytes: usize,
+    /// The discovery document, rendered once.
+    pub discovery: Bytes,
+    /// `Cache-Control` value for the JWKS.
+    pub jwks_cache_control: String,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

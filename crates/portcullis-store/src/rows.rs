@@ -1,0 +1,87 @@
+//! Rows as the database returns them, and their conversion into domain values.
+
+use portcullis_core::{
+    Client, ClientId, GrantType, KeyRecord, Resource, ScopeSet, SecretHash, StoreError, UnixTime,
+};
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<Vec<u8>>,
+    pub grant_types: String,
+    pub scopes: String,
+    pub audiences: String,
+    pub created_at: i64,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_owned())
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> Result<Self, StoreError> {
+        Ok(Client {
+            id: ClientId::parse(&row.id).ok_or_else(|| corrupt("client id"))?,
+            name: row.name,
+            secret_hash: row
+                .secret_hash
+                .map(|h| SecretHash::from_bytes(&h).ok_or_else(|| corrupt("client secret hash")))
+                .transpose()?,
+            grant_types: row
+                .grant_types
+                .split_whitespace()
+                .map(|g| {
+                    g.parse::<GrantType>()
+                        .map_err(|_| corrupt("client grant type"))
+                })
+                .collect::<Result<_, _>>()?,
+            scopes: ScopeSet::parse(&row.scopes).ok_or_else(|| corrupt("client scopes"))?,
+            audiences: row
+                .audiences
+                .split_whitespace()
+                .map(|a| Resource::parse(a).ok_or_else(|| corrupt("client audience")))
+                .collect::<Result<_, _>>()?,
+            created_at: UnixTime(row.created_at),
+        })
+    }
+}
+
+/// The text columns of a client, space-delimited (no element contains a space).
+pub(crate) fn client_columns(client: &Client) -> (String, String, String) {
+    let join = |items: Vec<&str>| items.join(" ");
+    (
+        join(client.grant_types.iter().map(|g| g.as_str()).collect()),
+        client.scopes.to_string(),
+        join(client.audiences.iter().map(Resource::as_str).collect()),
+    )
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    pub kid: String,
+    pub alg: String,
+    pub public_jwk: String,
+    pub sealed_private: Vec<u8>,
+    pub created_at: i64,
+    pub activates_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+impl TryFrom<KeyRow> for KeyRecord {
+    type Error = StoreError;
+
+    fn try_from(row: KeyRow) -> Result<Self, StoreError> {
+        Ok(KeyRecord {
+            kid: row.kid,
+            alg: row.alg.parse().map_err(|_| corrupt("key algorithm"))?,
+            public_jwk: row.public_jwk,
+            sealed_private: row.sealed_private,
+            created_at: UnixTime(row.created_at),
+            activates_at: row.activates_at.map(UnixTime),
+            expires_at: row.expires_at.map(UnixTime),
+        })
+    }
+}

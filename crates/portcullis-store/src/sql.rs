@@ -1,0 +1,203 @@
+//! The SQL, written once and instantiated for SQLite and PostgreSQL.
+
+use async_trait::async_trait;
+use portcullis_core::{Client, ClientId, KeyRecord, RotationPlan, SecretHash, Store, StoreError};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::rows::{ClientRow, KeyRow, client_columns};
+
+/// The store on embedded SQLite.
+#[derive(Debug)]
+pub(crate) struct SqliteStore {
+    pub pool: SqlitePool,
+}
+
+/// The store on PostgreSQL.
+#[derive(Debug)]
+pub(crate) struct PostgresStore {
+    pub pool: PgPool,
+}
+
+fn interpret(err: sqlx::Error) -> StoreError {
+    if let Some(db) = err.as_database_error()
+        && db.is_unique_violation()
+    {
+        return StoreError::Conflict("the row already exists");
+    }
+    match err {
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            StoreError::Corrupt(err.to_string())
+        }
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+const INSERT_KEY: &str = "INSERT INTO signing_keys \
+     (kid, alg, public_jwk, sealed_private, created_at, activates_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+macro_rules! implement_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+                let (grant_types, scopes, audiences) = client_columns(client);
+                sqlx::query(
+                    "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(client.id.as_str())
+                .bind(&client.name)
+                .bind(client.secret_hash.map(|h| h.as_bytes().to_vec()))
+                .bind(grant_types)
+                .bind(scopes)
+                .bind(audiences)
+                .bind(client.created_at.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+                sqlx::query_as::<_, ClientRow>("SELECT * FROM clients WHERE id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .map(Client::try_from)
+                    .transpose()
+            }
+
+            async fn clients(&self) -> Result<Vec<Client>, StoreError> {
+                sqlx::query_as::<_, ClientRow>("SELECT * FROM clients ORDER BY created_at, id")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .into_iter()
+                    .map(Client::try_from)
+                    .collect()
+            }
+
+            async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM clients WHERE id = $1")
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_client_secret(&self, id: &ClientId, hash: &SecretHash) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE id = $2")
+                    .bind(hash.as_bytes().to_vec())
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {
+                sqlx::query_as::<_, KeyRow>("SELECT * FROM signing_keys ORDER BY created_at, kid")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .into_iter()
+                    .map(KeyRecord::try_from)
+                    .collect()
+            }
+
+            async fn bootstrap_keys(&self, keys: &[KeyRecord]) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                // Concurrent starters race on this primary key; the loser inserts nothing.
+                let first = sqlx::query(
+                    "INSERT INTO store_events (name, created_at) VALUES ('keys_bootstrapped', $1) \
+                     ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(keys.first().map_or(0, |k| k.created_at.0))
+                .execute(&mut *tx)
+                .await
+                .map_err(interpret)?;
+                if first.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                for key in keys {
+                    bind_key(sqlx::query(INSERT_KEY), key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(interpret)?;
+                }
+                tx.commit().await.map_err(interpret)?;
+                Ok(true)
+            }
+
+            async fn apply_rotation(&self, plan: &RotationPlan) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                if let Some((kid, at)) = &plan.promote {
+                    let promoted = sqlx::query(
+                        "UPDATE signing_keys SET activates_at = $1 \
+                         WHERE kid = $2 AND activates_at IS NULL AND expires_at IS NULL",
+                    )
+                    .bind(at.0)
+                    .bind(kid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(interpret)?;
+                    if promoted.rows_affected() != 1 {
+                        return Err(StoreError::Conflict("another rotation promoted the next key first"));
+                    }
+                }
+                for (kid, at) in &plan.expire {
+                    let expired = sqlx::query(
+                        "UPDATE signing_keys SET expires_at = $1 WHERE kid = $2 AND expires_at IS NULL",
+                    )
+                    .bind(at.0)
+                    .bind(kid)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(interpret)?;
+                    if expired.rows_affected() != 1 {
+                        return Err(StoreError::Conflict("another rotation retired the key first"));
+                    }
+                }
+                for key in &plan.insert {
+                    bind_key(sqlx::query(INSERT_KEY), key)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(interpret)?;
+                }
+                tx.commit().await.map_err(interpret)?;
+                Ok(())
+            }
+        }
+    };
+}
+
+fn bind_key<'q, DB: sqlx::Database>(
+    query: sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>,
+    key: &'q KeyRecord,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    query
+        .bind(key.kid.as_str())
+        .bind(key.alg.as_str())
+        .bind(key.public_jwk.as_str())
+        .bind(key.sealed_private.as_slice())
+        .bind(key.created_at.0)
+        .bind(key.activates_at.map(|t| t.0))
+        .bind(key.expires_at.map(|t| t.0))
+}
+
+implement_store!(SqliteStore);
+implement_store!(PostgresStore);

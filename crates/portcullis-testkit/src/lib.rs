@@ -1,0 +1,252 @@
+//! Test utilities: a fresh database per test on SQLite or PostgreSQL, and a
+//! real `portcullis serve` process on `127.0.0.1:0`.
+//!
+//! PostgreSQL is used when `PORTCULLIS_TEST_DATABASE_URL` is set; each test
+//! gets its own database, dropped at the end.
+
+#[cfg(feature = "server")]
+mod in_process;
+#[cfg(feature = "server")]
+pub use in_process::InProcessServer;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use sqlx::Connection as _;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const POSTGRES_ENV: &str = "PORTCULLIS_TEST_DATABASE_URL";
+
+/// A storage backend under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the PostgreSQL server of `PORTCULLIS_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// SQLite always; PostgreSQL too when `PORTCULLIS_TEST_DATABASE_URL` is set.
+pub fn store_kinds() -> Vec<StoreKind> {
+    let mut kinds = vec![StoreKind::Sqlite];
+    if std::env::var_os(POSTGRES_ENV).is_some() {
+        kinds.push(StoreKind::Postgres);
+    }
+    kinds
+}
+
+/// A database that exists for one test, with a data directory beside it.
+#[derive(Debug)]
+pub struct TestDatabase {
+    /// The URL to give to the server or the store.
+    pub url: String,
+    /// A temporary data directory (the SQLite file lives here).
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// Creates an empty database of `kind`.
+    pub async fn new(kind: StoreKind) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        match kind {
+            StoreKind::Sqlite => TestDatabase {
+                url: format!("sqlite:{}", dir.path().join("portcullis.db").display()),
+                dir,
+                postgres: None,
+            },
+            StoreKind::Postgres => {
+                let admin_url = std::env::var(POSTGRES_ENV).expect("PORTCULLIS_TEST_DATABASE_URL");
+                let name = format!("portcullis_test_{}", random_suffix());
+                let mut conn = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} does not answer: {e}"));
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let url = with_database(&admin_url, &name);
+                TestDatabase {
+                    url,
+                    dir,
+                    postgres: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs outside any runtime guarantee: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// Replaces the database name (the path) of a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut out = format!("{}/{}", &base[..host_end], name);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A running `portcullis serve` process.
+#[derive(Debug)]
+pub struct TestServer {
+    /// The base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// The environment given to the server, to give to CLI commands too.
+    pub env: Vec<(String, String)>,
+    binary: PathBuf,
+    child: Child,
+}
+
+impl TestServer {
+    /// Starts `binary serve` on `127.0.0.1:0` over `db`, with extra
+    /// `PORTCULLIS_*` settings, and waits until it listens.
+    pub async fn spawn(binary: &Path, db: &TestDatabase, settings: &[(&str, &str)]) -> Self {
+        let mut env = vec![
+            (
+                "PORTCULLIS_DATA_DIR".to_owned(),
+                db.dir.path().display().to_string(),
+            ),
+            ("PORTCULLIS_DATABASE_URL".to_owned(), db.url.clone()),
+            ("PORTCULLIS_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("PORTCULLIS_LOG".to_owned(), "warn".to_owned()),
+        ];
+        for (k, v) in settings {
+            env.retain(|(key, _)| key != k);
+            env.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let mut child = Command::new(binary)
+            .arg("serve")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start portcullis serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if let Some(url) = line.strip_prefix("portcullis listening on ") {
+                    return url.trim().to_owned();
+                }
+            }
+            panic!("portcullis serve exited before listening");
+        })
+        .await
+        .expect("portcullis serve did not start within 60 s");
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        TestServer {
+            url,
+            env,
+            binary: binary.to_owned(),
+            child,
+        }
+    }
+
+    /// Runs the CLI with this server's environment; returns (status, stdout, stderr).
+    pub async fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        run_cli(&self.binary, &self.env, args).await
+    }
+
+    /// Registers a client with the CLI (`client create ... --json`) and
+    /// returns its `(client_id, client_secret)`.
+    pub async fn create_client(&self, args: &[&str]) -> (String, String) {
+        let mut all = vec!["client", "create", "--json"];
+        all.extend_from_slice(args);
+        let (ok, stdout, stderr) = self.cli(&all).await;
+        assert!(ok, "client create failed: {stderr}");
+        let created: serde_json::Value =
+            serde_json::from_str(&stdout).expect("client create --json prints JSON");
+        let field = |name: &str| created[name].as_str().expect("string field").to_owned();
+        (field("client_id"), field("client_secret"))
+    }
+
+    /// Stops the server (SIGKILL: nothing may depend on a clean exit).
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Runs `binary args` with `env`; returns (success, stdout, stderr).
+pub async fn run_cli(
+    binary: &Path,
+    env: &[(String, String)],
+    args: &[&str],
+) -> (bool, String, String) {
+    let out = Command::new(binary)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .await
+        .expect("run portcullis");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced_keeping_host_and_query() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/test", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://h/test?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+    }
+}

@@ -1,0 +1,53 @@
+//! The CLI's HTTP client side: discovery against any standard provider.
+
+use anyhow::{Context as _, bail};
+use serde_json::Value;
+
+/// A client with a short timeout; the CLI never waits long on a provider.
+pub fn client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
+/// The issuer's metadata: OIDC discovery, else RFC 8414. Checks that the
+/// document names this issuer.
+pub async fn discover(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Value> {
+    let base = issuer.trim_end_matches('/');
+    let mut failures = Vec::new();
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let url = format!("{base}{path}");
+        match http.get(&url).send().await {
+            Ok(response) if response.status().is_success() => {
+                let document: Value = response
+                    .json()
+                    .await
+                    .with_context(|| format!("{url} is not JSON"))?;
+                let named = document["issuer"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_end_matches('/');
+                if named != base {
+                    bail!("{url} names issuer `{named}`, not `{base}`");
+                }
+                return Ok(document);
+            }
+            Ok(response) => failures.push(format!("{url}: {}", response.status())),
+            Err(err) => failures.push(format!("{url}: {err}")),
+        }
+    }
+    bail!("no discovery document: {}", failures.join("; "))
+}
+
+/// Reads one line from standard input (a secret piped in), without its newline.
+pub fn read_stdin_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}

@@ -1,0 +1,147 @@
+//! `portcullis`: the server, its administration, and token tools.
+
+mod client;
+mod http_client;
+mod jwt;
+mod keys;
+mod serve;
+mod token;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use portcullis_server::{RawSettings, Settings};
+
+/// Portcullis: an OAuth 2.1 / OpenID Connect server.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about)]
+struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Settings shared by every command (flags beat `PORTCULLIS_*` env, which beats the file).
+#[derive(Debug, Args)]
+struct SettingsArgs {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (master key, SQLite database).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite:PATH or postgres://USER@HOST/DB.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Signing algorithm for new keys: RS256, PS256, ES256, ES384, EdDSA.
+    #[arg(long, global = true)]
+    signing_alg: Option<String>,
+    /// Access token lifetime, e.g. 900 or 15m.
+    #[arg(long, global = true)]
+    access_token_ttl: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the authorization server.
+    Serve(serve::ServeArgs),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Get tokens from any OAuth 2 provider (this one or another).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Decode, verify and sign JWTs with any JOSE algorithm.
+    #[command(subcommand)]
+    Jwt(jwt::JwtCommand),
+}
+
+impl SettingsArgs {
+    fn raw(&self) -> RawSettings {
+        RawSettings {
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            signing_alg: self.signing_alg.clone(),
+            access_token_ttl: self
+                .access_token_ttl
+                .clone()
+                .map(portcullis_server::settings::DurationSetting::Text),
+            ..RawSettings::default()
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The client-side tools need no server settings.
+    let command = match cli.command {
+        Command::Token(command) => return run(token::exec(command), |()| true),
+        Command::Jwt(command) => return run(jwt::exec(command), |valid| valid),
+        command => command,
+    };
+    let mut raw = cli.settings.raw();
+    if let Command::Serve(args) = &command {
+        args.apply(&mut raw);
+    }
+    let settings = match Settings::load(cli.settings.config.as_deref(), &raw) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("portcullis: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(&settings.log);
+    run(
+        async {
+            match command {
+                Command::Serve(_) => serve::exec(&settings).await,
+                Command::Client(command) => client::exec(&settings, command).await,
+                Command::Keys(command) => keys::exec(&settings, command).await,
+                Command::Token(_) | Command::Jwt(_) => Ok(()),
+            }
+        },
+        |()| true,
+    )
+}
+
+/// Runs `work` to completion: exit 0 when `success` says so, 1 otherwise
+/// (after one `portcullis: ...` line for an error).
+fn run<T>(
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+    success: impl FnOnce(T) -> bool,
+) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("portcullis: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work) {
+        Ok(value) => {
+            if success(value) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(err) => {
+            eprintln!("portcullis: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logs(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,121 @@
+//! `portcullis token client-credentials`: get a token from any standard provider.
+
+use anyhow::{Context as _, bail};
+use clap::{Subcommand, ValueEnum};
+use serde_json::Value;
+
+use crate::http_client::{client, discover, read_stdin_line};
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Get an access token with the client credentials grant.
+    ClientCredentials(ClientCredentialsArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AuthMethod {
+    /// HTTP Basic (client_secret_basic).
+    Basic,
+    /// In the form body (client_secret_post).
+    Post,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ClientCredentialsArgs {
+    /// The issuer URL; the token endpoint is discovered from it.
+    #[arg(long, required_unless_present = "token_endpoint")]
+    issuer: Option<String>,
+    /// The token endpoint, instead of discovery.
+    #[arg(long)]
+    token_endpoint: Option<String>,
+    /// The client id.
+    #[arg(long)]
+    client_id: String,
+    /// The client secret. Prefer --client-secret-stdin or PORTCULLIS_CLIENT_SECRET:
+    /// other users can read a process's arguments.
+    #[arg(long, env = "PORTCULLIS_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// Read the client secret from the first line of standard input.
+    #[arg(long, conflicts_with = "client_secret")]
+    client_secret_stdin: bool,
+    /// Scopes to ask for, space-separated.
+    #[arg(long)]
+    scope: Option<String>,
+    /// A resource (audience) to ask for (RFC 8707); repeatable.
+    #[arg(long)]
+    resource: Vec<String>,
+    /// How to send the credentials.
+    #[arg(long, value_enum, default_value_t = AuthMethod::Basic)]
+    auth: AuthMethod,
+    /// Print only the access token.
+    #[arg(long)]
+    raw: bool,
+}
+
+pub async fn exec(command: TokenCommand) -> anyhow::Result<()> {
+    let TokenCommand::ClientCredentials(args) = command;
+    let secret = match (args.client_secret_stdin, &args.client_secret) {
+        (true, _) => read_stdin_line()?,
+        (false, Some(secret)) => secret.clone(),
+        (false, None) => {
+            bail!("no client secret: use --client-secret-stdin or PORTCULLIS_CLIENT_SECRET")
+        }
+    };
+    let http = client()?;
+    let endpoint = match (&args.token_endpoint, &args.issuer) {
+        (Some(endpoint), _) => endpoint.clone(),
+        (None, Some(issuer)) => discover(&http, issuer).await?["token_endpoint"]
+            .as_str()
+            .context("the discovery document has no token_endpoint")?
+            .to_owned(),
+        (None, None) => bail!("give --issuer or --token-endpoint"),
+    };
+    let mut form: Vec<(&str, &str)> = vec![("grant_type", "client_credentials")];
+    if let Some(scope) = &args.scope {
+        form.push(("scope", scope));
+    }
+    for resource in &args.resource {
+        form.push(("resource", resource));
+    }
+    let mut request = http.post(&endpoint);
+    match args.auth {
+        AuthMethod::Basic => {
+            // RFC 6749 section 2.3.1: form-encode both before the Basic encoding.
+            let encode =
+                |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            request = request.basic_auth(encode(&args.client_id), Some(encode(&secret)));
+        }
+        AuthMethod::Post => {
+            form.push(("client_id", &args.client_id));
+            form.push(("client_secret", &secret));
+        }
+    }
+    let response = request
+        .form(&form)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {endpoint}"))?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .with_context(|| format!("{endpoint} answered {status} without JSON"))?;
+    if !status.is_success() {
+        bail!(
+            "{}: {}",
+            body["error"].as_str().unwrap_or("error"),
+            body["error_description"]
+                .as_str()
+                .unwrap_or("(no description)")
+        );
+    }
+    let token = body["access_token"]
+        .as_str()
+        .context("the response has no access_token")?;
+    if args.raw {
+        println!("{token}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+    }
+    Ok(())
+}

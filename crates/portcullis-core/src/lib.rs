@@ -1,5 +1,5 @@
-//! The Portcullis domain: clients, scopes, grants, access tokens, the signing
-//! key ring, and the [`Store`] trait.
+//! The Portcullis domain: clients, users, scopes, grants, access tokens, the
+//! signing key ring, and the [`Store`] trait.
 //!
 //! Architecture invariant: nothing here speaks HTTP or SQL, reads the clock or
 //! the environment. Time arrives as [`UnixTime`]; storage is behind [`Store`].
@@ -11,6 +11,7 @@ pub mod grant;
 pub mod introspection;
 pub mod keyring;
 pub mod master_key;
+pub mod password;
 pub mod random;
 pub mod resource;
 pub mod scope;
@@ -18,6 +19,7 @@ pub mod secret;
 pub mod store;
 pub mod time;
 pub mod token_error;
+pub mod user;
 
 pub use client::{Client, ClientId, GrantType, NewClient};
 pub use keyring::{KeyRecord, KeyRing, RotationPlan};

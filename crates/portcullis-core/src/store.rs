@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 
-use crate::{Client, ClientId, KeyRecord, RotationPlan, SecretHash};
+use crate::password::PasswordHash;
+use crate::user::{User, UserId};
+use crate::{Client, ClientId, KeyRecord, RotationPlan, SecretHash, UnixTime};
 
 /// What can go wrong in storage, as far as a caller can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +38,27 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Replaces a client's secret hash; `false` if there is no such client.
     async fn set_client_secret(&self, id: &ClientId, hash: &SecretHash)
     -> Result<bool, StoreError>;
+
+    /// Stores a new user. `Conflict` if the id or the username (regardless
+    /// of case) exists.
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    /// The user whose username has this case-insensitive key.
+    async fn user_by_username(&self, key: &str) -> Result<Option<User>, StoreError>;
+    /// The user with this id.
+    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Every user, oldest first.
+    async fn users(&self) -> Result<Vec<User>, StoreError>;
+    /// Replaces a user's password hash and records when; `false` if there is no such user.
+    async fn set_user_password(
+        &self,
+        id: &UserId,
+        hash: &PasswordHash,
+        at: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Disables or enables a user; `false` if there is no such user.
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<bool, StoreError>;
+    /// Deletes a user; `false` if there was none.
+    async fn delete_user(&self, id: &UserId) -> Result<bool, StoreError>;
 
     /// Every signing key, including expired ones.
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;

@@ -1,5 +1,7 @@
 //! Rows as the database returns them, and their conversion into domain values.
 
+use portcullis_core::password::PasswordHash;
+use portcullis_core::user::{Profile, User, UserId, Username};
 use portcullis_core::{
     Client, ClientId, GrantType, KeyRecord, Resource, ScopeSet, SecretHash, StoreError, UnixTime,
 };
@@ -82,6 +84,44 @@ impl TryFrom<KeyRow> for KeyRecord {
             created_at: UnixTime(row.created_at),
             activates_at: row.activates_at.map(UnixTime),
             expires_at: row.expires_at.map(UnixTime),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            id: UserId::from_stored(row.id),
+            username: Username::parse(&row.username).map_err(|_| corrupt("username"))?,
+            profile: Profile {
+                email: row.email,
+                email_verified: row.email_verified,
+                name: row.name,
+                given_name: row.given_name,
+                family_name: row.family_name,
+            },
+            password_hash: PasswordHash::from_stored(row.password_hash)
+                .ok_or_else(|| corrupt("password hash"))?,
+            disabled: row.disabled,
+            created_at: UnixTime(row.created_at),
+            password_changed_at: UnixTime(row.password_changed_at),
         })
     }
 }

@@ -1,10 +1,14 @@
 //! The SQL, written once and instantiated for SQLite and PostgreSQL.
 
 use async_trait::async_trait;
-use portcullis_core::{Client, ClientId, KeyRecord, RotationPlan, SecretHash, Store, StoreError};
+use portcullis_core::password::PasswordHash;
+use portcullis_core::user::{User, UserId};
+use portcullis_core::{
+    Client, ClientId, KeyRecord, RotationPlan, SecretHash, Store, StoreError, UnixTime,
+};
 use sqlx::{PgPool, SqlitePool};
 
-use crate::rows::{ClientRow, KeyRow, client_columns};
+use crate::rows::{ClientRow, KeyRow, UserRow, client_columns};
 
 /// The store on embedded SQLite.
 #[derive(Debug)]
@@ -96,6 +100,98 @@ macro_rules! implement_store {
             async fn set_client_secret(&self, id: &ClientId, hash: &SecretHash) -> Result<bool, StoreError> {
                 let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE id = $2")
                     .bind(hash.as_bytes().to_vec())
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+                let p = &user.profile;
+                sqlx::query(
+                    "INSERT INTO users (id, username, username_key, email, email_verified, name, \
+                     given_name, family_name, password_hash, disabled, created_at, password_changed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(user.id.as_str())
+                .bind(user.username.as_str())
+                .bind(user.username.key())
+                .bind(p.email.as_deref())
+                .bind(p.email_verified)
+                .bind(p.name.as_deref())
+                .bind(p.given_name.as_deref())
+                .bind(p.family_name.as_deref())
+                .bind(user.password_hash.as_str())
+                .bind(user.disabled)
+                .bind(user.created_at.0)
+                .bind(user.password_changed_at.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn user_by_username(&self, key: &str) -> Result<Option<User>, StoreError> {
+                sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE username_key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .map(User::try_from)
+                    .transpose()
+            }
+
+            async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+                sqlx::query_as::<_, UserRow>("SELECT * FROM users WHERE id = $1")
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .map(User::try_from)
+                    .transpose()
+            }
+
+            async fn users(&self) -> Result<Vec<User>, StoreError> {
+                sqlx::query_as::<_, UserRow>("SELECT * FROM users ORDER BY created_at, id")
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .into_iter()
+                    .map(User::try_from)
+                    .collect()
+            }
+
+            async fn set_user_password(
+                &self,
+                id: &UserId,
+                hash: &PasswordHash,
+                at: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+                )
+                .bind(hash.as_str())
+                .bind(at.0)
+                .bind(id.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<bool, StoreError> {
+                let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
+                    .bind(disabled)
+                    .bind(id.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_user(&self, id: &UserId) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(id.as_str())
                     .execute(&self.pool)
                     .await

@@ -132,3 +132,95 @@ async fn key_bootstrap_happens_once_and_rotation_is_atomic() {
     })
     .await;
 }
+
+mod users {
+    use super::*;
+    use portcullis_core::admin::users::{self, UserAdminError};
+    use portcullis_core::password::{Password, PasswordHash};
+    use portcullis_core::user::{NewUser, Profile, Username};
+
+    fn new_user(username: &str, hash: &PasswordHash) -> NewUser {
+        NewUser {
+            username: Username::parse(username).unwrap(),
+            profile: Profile {
+                email: Some("alice@example.com".into()),
+                email_verified: true,
+                name: Some("Alice Liddell".into()),
+                given_name: Some("Alice".into()),
+                family_name: None,
+            },
+            password_hash: hash.clone(),
+        }
+    }
+
+    #[tokio::test]
+    async fn users_round_trip_and_usernames_are_unique_regardless_of_case() {
+        let hash = PasswordHash::create(&Password::new("through the looking glass").unwrap());
+        each_store(|store| {
+            let hash = hash.clone();
+            async move {
+                let alice = users::create(&*store, new_user("Alice", &hash), UnixTime(10))
+                    .await
+                    .unwrap();
+                let found = store.user_by_username("alice").await.unwrap().unwrap();
+                assert_eq!(found, alice, "every field survives storage");
+                assert_eq!(store.user(&alice.id).await.unwrap().unwrap(), alice);
+                assert!(
+                    found
+                        .password_hash
+                        .verify(&Password::presented("through the looking glass"))
+                );
+
+                let clash = users::create(&*store, new_user("ALICE", &hash), UnixTime(11)).await;
+                assert!(matches!(clash, Err(UserAdminError::Taken(_))), "{clash:?}");
+                assert_eq!(
+                    store.users().await.unwrap().len(),
+                    1,
+                    "nothing half-written"
+                );
+            }
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn password_changes_disable_and_delete() {
+        let old = PasswordHash::create(&Password::new("old password 1").unwrap());
+        let new = PasswordHash::create(&Password::new("new password 2").unwrap());
+        each_store(|store| {
+            let (old, new) = (old.clone(), new.clone());
+            async move {
+                let name = Username::parse("bob").unwrap();
+                users::create(&*store, new_user("bob", &old), UnixTime(10))
+                    .await
+                    .unwrap();
+
+                users::set_password(&*store, &name, &new, UnixTime(20))
+                    .await
+                    .unwrap();
+                let bob = users::find(&*store, &name).await.unwrap();
+                assert_eq!(bob.password_changed_at, UnixTime(20));
+                assert!(
+                    bob.password_hash
+                        .verify(&Password::presented("new password 2"))
+                );
+                assert!(
+                    !bob.password_hash
+                        .verify(&Password::presented("old password 1"))
+                );
+
+                users::set_disabled(&*store, &name, true).await.unwrap();
+                assert!(users::find(&*store, &name).await.unwrap().disabled);
+                users::set_disabled(&*store, &name, false).await.unwrap();
+                assert!(!users::find(&*store, &name).await.unwrap().disabled);
+
+                users::delete(&*store, &name).await.unwrap();
+                let gone = users::find(&*store, &name).await;
+                assert!(matches!(gone, Err(UserAdminError::NotFound(_))), "{gone:?}");
+                let again = users::delete(&*store, &name).await;
+                assert!(matches!(again, Err(UserAdminError::NotFound(_))));
+            }
+        })
+        .await;
+    }
+}

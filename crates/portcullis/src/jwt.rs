@@ -36,29 +36,33 @@ pub struct DecodeArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(ArgGroup::new("source").args(["jwks", "key", "secret", "secret_file"])))]
+#[command(group(ArgGroup::new("source").args(["jwks", "key", "secret", "secret_file", "secret_stdin"])))]
 pub struct VerifyArgs {
     /// The token; `-` or nothing reads it from standard input.
     token: Option<String>,
     /// The expected issuer (`iss`). Without another key source, its JWKS is
     /// found by discovery.
-    #[arg(long)]
+    #[arg(long, visible_alias = "iss")]
     issuer: Option<String>,
     /// A JWKS (or a single JWK): a file, or an http(s) URL.
     #[arg(long, value_name = "FILE|URL")]
     jwks: Option<String>,
-    /// A PEM public key file (RSA, EC P-256/P-384 or Ed25519).
+    /// A public key file: PEM (RSA, EC P-256/P-384 or Ed25519), a JWK or a JWKS.
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
-    /// A shared HMAC secret. Prefer --secret-file or PORTCULLIS_JWT_SECRET:
-    /// other users can read a process's arguments.
+    /// A shared HMAC secret. Prefer --secret-stdin, --secret-file or
+    /// PORTCULLIS_JWT_SECRET: other users can read a process's arguments.
     #[arg(long)]
     secret: Option<String>,
     /// A file holding the shared HMAC secret (`-` for standard input).
     #[arg(long, value_name = "FILE")]
     secret_file: Option<PathBuf>,
+    /// Read the shared HMAC secret from standard input (the token then comes
+    /// from the command line).
+    #[arg(long)]
+    secret_stdin: bool,
     /// An accepted audience (`aud`); repeatable. Without it `aud` is not checked.
-    #[arg(long = "audience", value_name = "AUD")]
+    #[arg(long = "audience", visible_alias = "aud", value_name = "AUD")]
     audiences: Vec<String>,
     /// Tolerated clock skew for `exp`, `nbf` and `iat`, e.g. 30s.
     #[arg(long, default_value = "0s", value_parser = parse_duration)]
@@ -72,7 +76,7 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(ArgGroup::new("signer").args(["key", "secret", "secret_file"])))]
+#[command(group(ArgGroup::new("signer").args(["key", "secret", "secret_file", "secret_stdin"])))]
 pub struct EncodeArgs {
     /// The algorithm; HS256 by default with a secret. Required with --key.
     #[arg(long)]
@@ -80,22 +84,35 @@ pub struct EncodeArgs {
     /// A PEM private key file (PKCS#8; PKCS#1 for RSA and SEC1 for EC work too).
     #[arg(long, value_name = "FILE")]
     key: Option<PathBuf>,
-    /// A shared HMAC secret. Prefer --secret-file or PORTCULLIS_JWT_SECRET.
+    /// A shared HMAC secret. Prefer --secret-stdin, --secret-file or
+    /// PORTCULLIS_JWT_SECRET.
     #[arg(long)]
     secret: Option<String>,
     /// A file holding the shared HMAC secret (`-` for standard input).
     #[arg(long, value_name = "FILE")]
     secret_file: Option<PathBuf>,
-    /// The claims as a JSON object, `@FILE`, or `-` for standard input.
+    /// Read the shared HMAC secret from standard input.
     #[arg(long)]
+    secret_stdin: bool,
+    /// The claims as a JSON object, `@FILE`, or `-` for standard input.
+    #[arg(value_name = "CLAIMS_JSON")]
+    claims_arg: Option<String>,
+    /// The claims, like CLAIMS_JSON.
+    #[arg(long, conflicts_with = "claims_arg")]
     claims: Option<String>,
     /// One claim, NAME=VALUE; VALUE is read as JSON when it parses (5, true,
     /// ["a","b"]) and as a string otherwise. Repeatable; overrides --claims.
     #[arg(long = "claim", value_name = "NAME=VALUE")]
     claim: Vec<String>,
-    /// Set `iat` to now and `exp` to now + this duration, e.g. 15m.
+    /// Set `exp` to now + this duration, e.g. 25s or 15m.
+    #[arg(long, visible_alias = "expires-in", value_parser = parse_duration)]
+    exp: Option<Duration>,
+    /// Set `nbf` to now + this duration (0s: valid from now).
     #[arg(long, value_parser = parse_duration)]
-    expires_in: Option<Duration>,
+    nbf: Option<Duration>,
+    /// Set `iat` to now.
+    #[arg(long)]
+    iat: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -132,6 +149,10 @@ pub async fn exec(command: JwtCommand) -> anyhow::Result<bool> {
 }
 
 async fn verify(args: VerifyArgs) -> anyhow::Result<bool> {
+    let secret_on_stdin = args.secret_stdin || args.secret_file.as_deref() == Some(Path::new("-"));
+    if secret_on_stdin && matches!(args.token.as_deref(), None | Some("-")) {
+        bail!("the secret comes from standard input, so give the token as an argument");
+    }
     let token = read_token(args.token.as_deref())?;
     let verifier = verifier(&args).await?;
     let mut policy = match (&args.issuer, args.audiences.is_empty()) {
@@ -201,10 +222,21 @@ fn summary(verified: &Verified, args: &VerifyArgs) -> String {
 
 async fn verifier(args: &VerifyArgs) -> anyhow::Result<Verifier> {
     if let Some(path) = &args.key {
-        let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        return Verifier::from_pem(&pem).with_context(|| format!("{}", path.display()));
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        if bytes.trim_ascii_start().starts_with(b"{") {
+            let text = String::from_utf8_lossy(&bytes);
+            let jwks = parse_jwks(&text)
+                .with_context(|| format!("{} is not a JWK or a JWKS", path.display()))?;
+            return Verifier::from_jwks(&jwks).with_context(|| format!("{}", path.display()));
+        }
+        return Verifier::from_pem(&bytes).with_context(|| format!("{}", path.display()));
     }
-    if let Some(secret) = secret(args.secret.as_deref(), args.secret_file.as_deref())? {
+    if let Some(secret) = secret(
+        args.secret.as_deref(),
+        args.secret_file.as_deref(),
+        args.secret_stdin,
+    )? {
         return Ok(Verifier::hmac(secret.as_bytes()));
     }
     let jwks = match (&args.jwks, &args.issuer) {
@@ -218,7 +250,7 @@ async fn verifier(args: &VerifyArgs) -> anyhow::Result<Verifier> {
             fetch_jwks(&http, uri).await?
         }
         (None, None) => bail!(
-            "no key to verify with: give --issuer, --jwks, --key, --secret-file or {SECRET_ENV}"
+            "no key to verify with: give --issuer, --jwks, --key, --secret-stdin or {SECRET_ENV}"
         ),
     };
     Verifier::from_jwks(&jwks).context("the JWKS")
@@ -262,7 +294,7 @@ fn parse_jwks(text: &str) -> anyhow::Result<JwkSet> {
 }
 
 fn encode(args: EncodeArgs) -> anyhow::Result<String> {
-    let mut claims = match args.claims.as_deref() {
+    let mut claims = match args.claims.as_deref().or(args.claims_arg.as_deref()) {
         None => JsonObject::new(),
         Some(text) => {
             let text = match text {
@@ -286,11 +318,16 @@ fn encode(args: EncodeArgs) -> anyhow::Result<String> {
         let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.into()));
         claims.insert(name.to_owned(), value);
     }
-    if let Some(lifetime) = args.expires_in {
-        let now = unix_now();
-        let seconds = i64::try_from(lifetime.as_secs()).context("--expires-in is too long")?;
+    let now = unix_now();
+    let later = |d: Duration| now.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    if let Some(lifetime) = args.exp {
+        claims.insert("exp".into(), json!(later(lifetime)));
+    }
+    if let Some(delay) = args.nbf {
+        claims.insert("nbf".into(), json!(later(delay)));
+    }
+    if args.iat {
         claims.insert("iat".into(), json!(now));
-        claims.insert("exp".into(), json!(now.saturating_add(seconds)));
     }
     let claims = Value::Object(claims);
     let alg = |default: Option<AnyAlgorithm>| -> anyhow::Result<AnyAlgorithm> {
@@ -304,21 +341,27 @@ fn encode(args: EncodeArgs) -> anyhow::Result<String> {
         let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         return Ok(encode_with_pem(alg(None)?, &pem, &claims)?);
     }
-    match secret(args.secret.as_deref(), args.secret_file.as_deref())? {
+    match secret(
+        args.secret.as_deref(),
+        args.secret_file.as_deref(),
+        args.secret_stdin,
+    )? {
         Some(secret) => Ok(encode_with_secret(
             alg(Some(AnyAlgorithm::HS256))?,
             secret.as_bytes(),
             &claims,
         )?),
-        None => bail!("no key to sign with: give --key, --secret-file or {SECRET_ENV}"),
+        None => bail!("no key to sign with: give --key, --secret-stdin or {SECRET_ENV}"),
     }
 }
 
-/// The shared secret from the flag, the file, or the environment, in that order.
-fn secret(flag: Option<&str>, file: Option<&Path>) -> anyhow::Result<Option<String>> {
+/// The shared secret from the flag, a file, standard input, or the
+/// environment, in that order.
+fn secret(flag: Option<&str>, file: Option<&Path>, stdin: bool) -> anyhow::Result<Option<String>> {
     if let Some(secret) = flag {
         return Ok(Some(secret.to_owned()));
     }
+    let file = if stdin { Some(Path::new("-")) } else { file };
     if let Some(path) = file {
         let text = if path == Path::new("-") {
             read_stdin()?
@@ -349,9 +392,37 @@ fn read_stdin() -> anyhow::Result<String> {
     std::io::read_to_string(std::io::stdin()).context("cannot read standard input")
 }
 
+/// Prints the header, the claims, and the time claims as dates with what they
+/// mean now (`expired`, `not yet valid`).
 fn print_json(header: &JsonObject, claims: &JsonObject) -> anyhow::Result<()> {
-    let both = json!({"header": header, "claims": claims});
-    println!("{}", serde_json::to_string_pretty(&both)?);
+    let now = unix_now();
+    let mut times = JsonObject::new();
+    for name in ["iat", "nbf", "exp", "auth_time"] {
+        let Some(seconds) = claims.get(name).and_then(Value::as_f64) else {
+            continue;
+        };
+        let seconds = seconds as i64;
+        let date = u64::try_from(seconds)
+            .ok()
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)))
+            .map_or_else(
+                || format!("{seconds} (not a representable date)"),
+                |t| humantime::format_rfc3339_seconds(t).to_string(),
+            );
+        let state = match name {
+            "exp" if seconds <= now => " (expired)",
+            "exp" => " (not expired)",
+            "nbf" if seconds > now => " (not yet valid)",
+            "iat" if seconds > now => " (in the future)",
+            _ => "",
+        };
+        times.insert(name.to_owned(), Value::String(format!("{date}{state}")));
+    }
+    let mut all = json!({"header": header, "claims": claims});
+    if !times.is_empty() {
+        all["times"] = Value::Object(times);
+    }
+    println!("{}", serde_json::to_string_pretty(&all)?);
     Ok(())
 }
 

@@ -6,6 +6,7 @@ mod jwt;
 mod keys;
 mod serve;
 mod token;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,9 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage users (people who sign in).
+    #[command(subcommand)]
+    User(user::UserCommand),
     /// Get tokens from any OAuth 2 provider (this one or another).
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
                 Command::Serve(_) => serve::exec(&settings).await,
                 Command::Client(command) => client::exec(&settings, command).await,
                 Command::Keys(command) => keys::exec(&settings, command).await,
+                Command::User(command) => user::exec(&settings, command).await,
                 Command::Token(_) | Command::Jwt(_) => Ok(()),
             }
         },

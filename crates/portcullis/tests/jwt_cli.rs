@@ -150,12 +150,24 @@ fn the_pyjwt_tutorial_is_one_command_each() {
     )
     .assert_invalid("missing or malformed claim `exp`");
 
-    // The secret from a file or standard input, never the command line.
+    // The secret from standard input or the environment, not the command line.
     let from_stdin = portcullis(
-        &["jwt", "verify", "--secret-file", "-", PYJWT_TOKEN],
+        &["jwt", "verify", "--secret-stdin", PYJWT_TOKEN],
         Some("123456\n"),
     );
     assert_eq!(from_stdin.code, 0, "{}", from_stdin.stderr);
+    let signed = portcullis(
+        &["jwt", "encode", "--secret-stdin", r#"{"username":"hesam"}"#],
+        Some("123456\n"),
+    );
+    assert_eq!(signed.stdout.trim(), PYJWT_TOKEN, "{}", signed.stderr);
+    let both_on_stdin = portcullis(&["jwt", "verify", "--secret-stdin"], Some("123456\n"));
+    assert_eq!(both_on_stdin.code, 1);
+    assert!(
+        both_on_stdin
+            .stderr
+            .contains("give the token as an argument")
+    );
 }
 
 #[test]
@@ -170,8 +182,11 @@ fn expiry_is_set_with_a_duration_and_enforced() {
             "123456",
             "--claim",
             "username=hesam",
-            "--expires-in",
+            "--exp",
             "25s",
+            "--nbf",
+            "0s",
+            "--iat",
         ],
         None,
     );
@@ -184,7 +199,13 @@ fn expiry_is_set_with_a_duration_and_enforced() {
         claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
         25
     );
+    assert_eq!(claims["nbf"], claims["iat"]);
     assert_eq!(verified.json()["header"]["alg"], "HS512");
+    let times = &verified.json()["times"];
+    assert!(
+        times["exp"].as_str().unwrap().ends_with("Z (not expired)"),
+        "{times}"
+    );
 
     let expired = portcullis(
         &["jwt", "encode", "--secret", "123456", "--claim", "exp=1000"],
@@ -193,6 +214,12 @@ fn expiry_is_set_with_a_duration_and_enforced() {
     let token = expired.stdout.trim();
     portcullis(&["jwt", "verify", "--secret", "123456", token], None)
         .assert_invalid("token expired");
+    let decoded = portcullis(&["jwt", "decode", token], None);
+    assert_eq!(
+        decoded.json()["times"]["exp"],
+        "1970-01-01T00:16:40Z (expired)",
+        "decode shows dates and whether expired"
+    );
     let early = portcullis(
         &[
             "jwt",

@@ -1,0 +1,188 @@
+//! `portcullis user ...` as an administrator runs it, on both backends:
+//! passwords only through standard input, stored only as Argon2id hashes.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use portcullis_core::password::Password;
+use portcullis_testkit::{TestDatabase, store_kinds};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+/// Runs the CLI on `db` with `stdin`; returns (exit code, stdout, stderr).
+fn cli(db: &TestDatabase, args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env("PORTCULLIS_DATA_DIR", db.dir.path())
+        .env("PORTCULLIS_DATABASE_URL", &db.url)
+        .env("PORTCULLIS_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let _ = input.write_all(stdin.as_bytes());
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn an_administrator_manages_users_from_the_command_line() {
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let (code, stdout, stderr) = cli(
+            &db,
+            &[
+                "user",
+                "create",
+                "--username",
+                "Alice",
+                "--email",
+                "alice@example.com",
+                "--name",
+                "Alice Liddell",
+                "--password-stdin",
+                "--json",
+            ],
+            "down the rabbit hole\n",
+        );
+        assert_eq!(code, 0, "{kind:?}: {stderr}");
+        let created: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(created["username"], "Alice");
+        assert_eq!(created["email"], "alice@example.com");
+        assert_eq!(created["status"], "active");
+        let sub = created["sub"].as_str().unwrap().to_owned();
+        assert!(!stdout.contains("argon2"), "no hash is printed");
+
+        // The stored hash is Argon2id with OWASP's parameters, and only the hash.
+        let store = portcullis_store::connect(&db.url).await.unwrap();
+        let stored = store.user_by_username("alice").await.unwrap().unwrap();
+        assert!(
+            stored
+                .password_hash
+                .as_str()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+        );
+        assert!(!stored.password_hash.as_str().contains("rabbit"));
+        assert!(
+            stored
+                .password_hash
+                .verify(&Password::presented("down the rabbit hole"))
+        );
+
+        // Usernames are unique regardless of case.
+        let (code, _, stderr) = cli(
+            &db,
+            &["user", "create", "--username", "ALICE", "--password-stdin"],
+            "another password\n",
+        );
+        assert_eq!(code, 1);
+        assert_eq!(stderr.trim(), "portcullis: the username `ALICE` is taken");
+
+        let (code, stdout, _) = cli(&db, &["user", "list", "--json"], "");
+        assert_eq!(code, 0);
+        let list: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        assert_eq!(list[0]["sub"], sub.as_str());
+
+        // A new password replaces the old one.
+        let (code, _, stderr) = cli(
+            &db,
+            &["user", "set-password", "alice", "--password-stdin"],
+            "through the looking glass\n",
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let stored = store.user_by_username("alice").await.unwrap().unwrap();
+        assert!(
+            stored
+                .password_hash
+                .verify(&Password::presented("through the looking glass"))
+        );
+        assert!(
+            !stored
+                .password_hash
+                .verify(&Password::presented("down the rabbit hole"))
+        );
+
+        let (code, _, _) = cli(&db, &["user", "disable", "alice"], "");
+        assert_eq!(code, 0);
+        let (_, stdout, _) = cli(&db, &["user", "show", "Alice", "--json"], "");
+        let shown: Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(shown["status"], "disabled");
+        assert_eq!(shown["sub"], sub.as_str(), "the sub never changes");
+
+        let (code, _, _) = cli(&db, &["user", "delete", "alice"], "");
+        assert_eq!(code, 0);
+        let (code, _, stderr) = cli(&db, &["user", "show", "alice"], "");
+        assert_eq!(code, 1);
+        assert_eq!(stderr.trim(), "portcullis: no user `alice`");
+    }
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_one_clear_line_and_nothing_stored() {
+    let db = TestDatabase::new(portcullis_testkit::StoreKind::Sqlite).await;
+    type Case<'a> = (Vec<&'a str>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["--username", "bob"],
+            "short\n",
+            "at least 8 characters",
+        ),
+        (
+            vec!["--username", "bob"],
+            "",
+            "no password on standard input",
+        ),
+        (
+            vec!["--username", "bob smith"],
+            "long enough pw\n",
+            "a username has 1 to 64 characters",
+        ),
+        (
+            vec!["--username", "bob", "--email", "bob"],
+            "long enough pw\n",
+            "not of the form name@domain",
+        ),
+    ];
+    for (extra, stdin, message) in cases {
+        let mut args = vec!["user", "create", "--password-stdin"];
+        args.extend(&extra);
+        let (code, stdout, stderr) = cli(&db, &args, stdin);
+        assert_eq!(code, 1, "{extra:?}: {stderr}");
+        assert_eq!(stdout, "");
+        assert!(
+            stderr.starts_with("portcullis: ") && stderr.contains(message),
+            "{extra:?}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    // There is no way to pass a password on the command line.
+    let (code, _, stderr) = cli(
+        &db,
+        &["user", "create", "--username", "bob", "--password", "x"],
+        "",
+    );
+    assert_eq!(code, 2, "{stderr}");
+    let (code, _, _) = cli(
+        &db,
+        &["user", "create", "--username", "bob"],
+        "a good password\n",
+    );
+    assert_eq!(code, 2, "--password-stdin is required");
+
+    let (_, stdout, _) = cli(&db, &["user", "list", "--json"], "");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout).unwrap(),
+        serde_json::json!([])
+    );
+}

@@ -2,9 +2,10 @@
 //! shared by concurrent requests carrying the same token.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher as _;
 use std::sync::{Arc, Mutex};
 
-use aws_lc_rs::digest::{SHA256, digest};
+use foldhash::fast::RandomState;
 use tokio::sync::OnceCell;
 
 use crate::{AccessClaims, Rejection};
@@ -14,15 +15,27 @@ use crate::{AccessClaims, Rejection};
 pub(crate) type Verified = (AccessClaims, i64, Option<String>);
 type Outcome = Result<Verified, Rejection>;
 
-enum Slot {
+enum State {
     Ready(Verified),
     Pending(Arc<OnceCell<Outcome>>),
 }
 
-/// A bounded map from SHA-256(token) to its verification.
+/// A remembered token and what is known of it. The whole token is kept and
+/// compared, so two tokens whose hashes collide can never share a verdict.
+struct Slot {
+    token: Box<str>,
+    state: State,
+}
+
+/// A bounded map from a keyed hash of the token to its verification.
+///
+/// The hash is `foldhash` with a per-process random seed: a fast hash, not a
+/// cryptographic one, which is sound because a hit also needs the stored token
+/// to equal the presented one; a collision only costs a verification.
 pub(crate) struct TokenCache {
     capacity: usize,
-    slots: Mutex<HashMap<[u8; 32], Slot>>,
+    hasher: RandomState,
+    slots: Mutex<HashMap<u64, Slot, RandomState>>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -37,11 +50,12 @@ impl TokenCache {
     pub fn new(capacity: usize) -> Self {
         TokenCache {
             capacity,
-            slots: Mutex::new(HashMap::new()),
+            hasher: RandomState::default(),
+            slots: Mutex::new(HashMap::default()),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Slot>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Slot, RandomState>> {
         self.slots
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -62,36 +76,52 @@ impl TokenCache {
         if self.capacity == 0 {
             return verify().await.map(|(claims, _, _)| claims);
         }
-        let mut key = [0u8; 32];
-        key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        let key = self.hasher.hash_one(token.as_bytes());
         let cell = {
             let mut slots = self.lock();
+            // Plain equality is safe here: reaching it needs a hash match under
+            // a secret seed, so its timing tells an attacker nothing.
             match slots.get(&key) {
-                Some(Slot::Ready((claims, until, _))) if now < *until => return Ok(claims.clone()),
-                Some(Slot::Pending(cell)) => cell.clone(),
+                Some(Slot {
+                    token: held,
+                    state: State::Ready((claims, until, _)),
+                }) if **held == *token && now < *until => return Ok(claims.clone()),
+                Some(Slot {
+                    token: held,
+                    state: State::Pending(cell),
+                }) if **held == *token => cell.clone(),
                 _ => {
                     let cell = Arc::new(OnceCell::new());
-                    slots.insert(key, Slot::Pending(cell.clone()));
+                    slots.insert(key, pending(token, &cell));
                     cell
                 }
             }
         };
         let outcome = cell.get_or_init(verify).await.clone();
         let mut slots = self.lock();
-        let still_ours = matches!(slots.get(&key), Some(Slot::Pending(c)) if Arc::ptr_eq(c, &cell));
+        let still_ours = matches!(
+            slots.get(&key),
+            Some(Slot { state: State::Pending(c), .. }) if Arc::ptr_eq(c, &cell)
+        );
         if still_ours {
             match &outcome {
                 Ok(verified) => {
                     if slots.len() >= self.capacity {
-                        slots.retain(|_, slot| match slot {
-                            Slot::Ready((_, until, _)) => now < *until,
-                            Slot::Pending(_) => true,
+                        slots.retain(|_, slot| match &slot.state {
+                            State::Ready((_, until, _)) => now < *until,
+                            State::Pending(_) => true,
                         });
                         if slots.len() >= self.capacity {
-                            slots.retain(|_, slot| matches!(slot, Slot::Pending(_)));
+                            slots.retain(|_, slot| matches!(slot.state, State::Pending(_)));
                         }
                     }
-                    slots.insert(key, Slot::Ready(verified.clone()));
+                    slots.insert(
+                        key,
+                        Slot {
+                            token: token.into(),
+                            state: State::Ready(verified.clone()),
+                        },
+                    );
                 }
                 Err(_) => {
                     slots.remove(&key);
@@ -103,8 +133,8 @@ impl TokenCache {
 
     /// Forgets tokens verified by keys no longer in `kids`.
     pub fn retain_kids(&self, kids: &HashSet<String>) {
-        self.lock().retain(|_, slot| match slot {
-            Slot::Ready((_, _, Some(kid))) => kids.contains(kid),
+        self.lock().retain(|_, slot| match &slot.state {
+            State::Ready((_, _, Some(kid))) => kids.contains(kid),
             _ => true,
         });
     }
@@ -113,6 +143,13 @@ impl TokenCache {
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().len()
+    }
+}
+
+fn pending(token: &str, cell: &Arc<OnceCell<Outcome>>) -> Slot {
+    Slot {
+        token: token.into(),
+        state: State::Pending(cell.clone()),
     }
 }
 

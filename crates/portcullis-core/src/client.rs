@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::redirect_uri::RedirectUri;
 use crate::{ClientSecret, Resource, ScopeSet, SecretHash, UnixTime, random};
 
 /// A client identifier: random, URL-safe and unguessable when generated here.
@@ -39,16 +40,50 @@ impl fmt::Display for ClientId {
 pub enum GrantType {
     /// RFC 6749 section 4.4.
     ClientCredentials,
+    /// RFC 6749 section 4.1, with PKCE (RFC 7636).
+    AuthorizationCode,
+    /// RFC 6749 section 6.
+    RefreshToken,
+    /// RFC 6749 section 4.3: only for clients that opt in (RFC 9700 forbids it by default).
+    Password,
+    /// RFC 6749 section 4.2: only for clients that opt in (RFC 9700 discourages it).
+    Implicit,
 }
 
 impl GrantType {
-    /// Every grant type the server implements.
-    pub const ALL: [GrantType; 1] = [GrantType::ClientCredentials];
+    /// Every grant type a client can be registered with.
+    pub const ALL: [GrantType; 5] = [
+        GrantType::ClientCredentials,
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::Password,
+        GrantType::Implicit,
+    ];
+
+    /// The grants the token endpoint serves today (what discovery lists).
+    pub const AT_TOKEN_ENDPOINT: [GrantType; 1] = [GrantType::ClientCredentials];
 
     /// The registered name.
     pub const fn as_str(self) -> &'static str {
         match self {
             GrantType::ClientCredentials => "client_credentials",
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Password => "password",
+            GrantType::Implicit => "implicit",
+        }
+    }
+
+    /// Why an administrator should think twice before enabling this grant.
+    pub const fn warning(self) -> Option<&'static str> {
+        match self {
+            GrantType::Password => Some(
+                "the password grant hands the user's password to the client; RFC 9700 says it MUST NOT be used",
+            ),
+            GrantType::Implicit => Some(
+                "the implicit grant puts tokens in the browser's address bar; RFC 9700 recommends the code flow with PKCE",
+            ),
+            _ => None,
         }
     }
 }
@@ -85,6 +120,10 @@ pub struct Client {
     /// Resources (audiences) it may request tokens for; when none is requested,
     /// tokens are issued for all of them.
     pub audiences: Vec<Resource>,
+    /// Where authorization responses may be sent (exact match).
+    pub redirect_uris: Vec<RedirectUri>,
+    /// Where the user may be sent after signing out (exact match).
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// When it was registered.
     pub created_at: UnixTime,
 }
@@ -99,10 +138,36 @@ impl Client {
     pub fn secret_matches(&self, secret: &ClientSecret) -> bool {
         self.secret_hash.is_some_and(|hash| hash.matches(secret))
     }
+
+    /// A public client has no secret (a SPA, a native or CLI app); PKCE
+    /// stands in for client authentication.
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
 }
 
-/// What an administrator asks for when creating a confidential client.
-#[derive(Debug, Clone)]
+/// Why a client cannot be registered as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientRejected {
+    /// No grant type.
+    #[error("a client needs at least one grant type")]
+    NoGrant,
+    /// A public client asked for client_credentials.
+    #[error("a public client has no secret, so it cannot use client_credentials")]
+    PublicClientCredentials,
+    /// A redirect-based grant without a redirect URI.
+    #[error("authorization_code and implicit need at least one redirect URI")]
+    NoRedirectUri,
+    /// Redirect URIs for a client that never redirects.
+    #[error("redirect URIs are only for clients with authorization_code or implicit")]
+    UnusedRedirectUri,
+    /// refresh_token alone: nothing would ever issue the first refresh token.
+    #[error("refresh_token needs authorization_code or password to issue the first refresh token")]
+    RefreshAlone,
+}
+
+/// What an administrator asks for when creating a client.
+#[derive(Debug, Clone, Default)]
 pub struct NewClient {
     /// A human name.
     pub name: String,
@@ -112,22 +177,58 @@ pub struct NewClient {
     pub scopes: ScopeSet,
     /// Resources it may request tokens for.
     pub audiences: Vec<Resource>,
+    /// Where authorization responses may be sent.
+    pub redirect_uris: Vec<RedirectUri>,
+    /// Where the user may be sent after signing out.
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// A public client gets no secret.
+    pub public: bool,
 }
 
 impl NewClient {
-    /// The client to store and its secret, to show once.
-    pub fn register(self, now: UnixTime) -> (Client, ClientSecret) {
-        let secret = ClientSecret::generate();
+    /// Checks that the grants, the client type and the redirect URIs agree.
+    ///
+    /// ```
+    /// use portcullis_core::{GrantType, NewClient, client::ClientRejected};
+    /// let spa = NewClient { grant_types: vec![GrantType::AuthorizationCode], public: true, ..NewClient::default() };
+    /// assert_eq!(spa.validate(), Err(ClientRejected::NoRedirectUri));
+    /// ```
+    pub fn validate(&self) -> Result<(), ClientRejected> {
+        let has = |g: GrantType| self.grant_types.contains(&g);
+        let redirects = has(GrantType::AuthorizationCode) || has(GrantType::Implicit);
+        if self.grant_types.is_empty() {
+            Err(ClientRejected::NoGrant)
+        } else if self.public && has(GrantType::ClientCredentials) {
+            Err(ClientRejected::PublicClientCredentials)
+        } else if redirects && self.redirect_uris.is_empty() {
+            Err(ClientRejected::NoRedirectUri)
+        } else if !redirects && !self.redirect_uris.is_empty() {
+            Err(ClientRejected::UnusedRedirectUri)
+        } else if has(GrantType::RefreshToken)
+            && !has(GrantType::AuthorizationCode)
+            && !has(GrantType::Password)
+        {
+            Err(ClientRejected::RefreshAlone)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The client to store and, for a confidential client, its secret, to show once.
+    pub fn register(self, now: UnixTime) -> (Client, Option<ClientSecret>) {
+        let secret = (!self.public).then(ClientSecret::generate);
         let mut grant_types = self.grant_types;
         grant_types.sort();
         grant_types.dedup();
         let client = Client {
             id: ClientId::generate(),
             name: self.name,
-            secret_hash: Some(secret.hash()),
+            secret_hash: secret.as_ref().map(ClientSecret::hash),
             grant_types,
             scopes: self.scopes,
             audiences: self.audiences,
+            redirect_uris: self.redirect_uris,
+            post_logout_redirect_uris: self.post_logout_redirect_uris,
             created_at: now,
         };
         (client, secret)

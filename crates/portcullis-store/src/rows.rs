@@ -1,6 +1,7 @@
 //! Rows as the database returns them, and their conversion into domain values.
 
 use portcullis_core::password::PasswordHash;
+use portcullis_core::redirect_uri::RedirectUri;
 use portcullis_core::user::{Profile, User, UserId, Username};
 use portcullis_core::{
     Client, ClientId, GrantType, KeyRecord, Resource, ScopeSet, SecretHash, StoreError, UnixTime,
@@ -14,6 +15,8 @@ pub(crate) struct ClientRow {
     pub grant_types: String,
     pub scopes: String,
     pub audiences: String,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
     pub created_at: i64,
 }
 
@@ -46,19 +49,39 @@ impl TryFrom<ClientRow> for Client {
                 .split_whitespace()
                 .map(|a| Resource::parse(a).ok_or_else(|| corrupt("client audience")))
                 .collect::<Result<_, _>>()?,
+            redirect_uris: redirect_uris(&row.redirect_uris)?,
+            post_logout_redirect_uris: redirect_uris(&row.post_logout_redirect_uris)?,
             created_at: UnixTime(row.created_at),
         })
     }
 }
 
-/// The text columns of a client, space-delimited (no element contains a space).
-pub(crate) fn client_columns(client: &Client) -> (String, String, String) {
+fn redirect_uris(column: &str) -> Result<Vec<RedirectUri>, StoreError> {
+    column
+        .split_whitespace()
+        .map(|u| RedirectUri::parse(u).map_err(|_| corrupt("client redirect URI")))
+        .collect()
+}
+
+/// The list columns of a client, space-delimited (no element contains a space).
+pub(crate) struct ClientColumns {
+    pub grant_types: String,
+    pub scopes: String,
+    pub audiences: String,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+}
+
+pub(crate) fn client_columns(client: &Client) -> ClientColumns {
     let join = |items: Vec<&str>| items.join(" ");
-    (
-        join(client.grant_types.iter().map(|g| g.as_str()).collect()),
-        client.scopes.to_string(),
-        join(client.audiences.iter().map(Resource::as_str).collect()),
-    )
+    let uris = |list: &[RedirectUri]| join(list.iter().map(RedirectUri::as_str).collect());
+    ClientColumns {
+        grant_types: join(client.grant_types.iter().map(|g| g.as_str()).collect()),
+        scopes: client.scopes.to_string(),
+        audiences: join(client.audiences.iter().map(Resource::as_str).collect()),
+        redirect_uris: uris(&client.redirect_uris),
+        post_logout_redirect_uris: uris(&client.post_logout_redirect_uris),
+    }
 }
 
 #[derive(Debug, sqlx::FromRow)]

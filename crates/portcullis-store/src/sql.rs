@@ -50,17 +50,20 @@ macro_rules! implement_store {
             }
 
             async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
-                let (grant_types, scopes, audiences) = client_columns(client);
+                let columns = client_columns(client);
                 sqlx::query(
-                    "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, \
+                     redirect_uris, post_logout_redirect_uris, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
                 .bind(client.id.as_str())
                 .bind(&client.name)
                 .bind(client.secret_hash.map(|h| h.as_bytes().to_vec()))
-                .bind(grant_types)
-                .bind(scopes)
-                .bind(audiences)
+                .bind(columns.grant_types)
+                .bind(columns.scopes)
+                .bind(columns.audiences)
+                .bind(columns.redirect_uris)
+                .bind(columns.post_logout_redirect_uris)
                 .bind(client.created_at.0)
                 .execute(&self.pool)
                 .await

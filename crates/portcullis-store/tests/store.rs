@@ -31,6 +31,7 @@ fn new_client() -> NewClient {
         grant_types: vec![GrantType::ClientCredentials],
         scopes: ScopeSet::parse("invoices:read invoices:write").unwrap(),
         audiences: vec![Resource::parse("https://billing.example").unwrap()],
+        ..NewClient::default()
     }
 }
 
@@ -45,6 +46,7 @@ async fn clients_round_trip_and_secrets_rotate() {
         let (client, secret) = clients::create(&*store, new_client(), UnixTime(100))
             .await
             .unwrap();
+        let secret = secret.unwrap();
         let loaded = store.client(&client.id).await.unwrap().expect("stored");
         assert_eq!(loaded, client);
         assert!(loaded.secret_matches(&secret));
@@ -71,6 +73,37 @@ async fn clients_round_trip_and_secrets_rotate() {
                 .unwrap()
                 .is_none()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn public_clients_keep_their_redirect_uris_and_have_no_secret() {
+    use portcullis_core::admin::clients::ClientAdminError;
+    use portcullis_core::redirect_uri::RedirectUri;
+    each_store(|store| async move {
+        let new = NewClient {
+            name: "courses SPA".into(),
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: ScopeSet::parse("openid profile offline_access").unwrap(),
+            redirect_uris: vec![
+                RedirectUri::parse("https://spa.example/callback").unwrap(),
+                RedirectUri::parse("http://127.0.0.1/callback").unwrap(),
+            ],
+            post_logout_redirect_uris: vec![RedirectUri::parse("https://spa.example/").unwrap()],
+            public: true,
+            ..NewClient::default()
+        };
+        let (client, secret) = clients::create(&*store, new, UnixTime(5)).await.unwrap();
+        assert!(secret.is_none() && client.is_public());
+        let loaded = store.client(&client.id).await.unwrap().unwrap();
+        assert_eq!(loaded, client, "every field survives storage");
+        let rotated = clients::rotate_secret(&*store, &client.id).await;
+        assert!(
+            matches!(rotated, Err(ClientAdminError::Public(_))),
+            "{rotated:?}"
+        );
+        assert!(store.client(&client.id).await.unwrap().unwrap().is_public());
     })
     .await;
 }

@@ -53,10 +53,12 @@ impl InProcessServer {
                 .iter()
                 .map(|a| Resource::parse(a).expect("absolute URI"))
                 .collect(),
+            ..NewClient::default()
         };
         let (client, secret) = clients::create(&*self.store, new, system_now())
             .await
             .expect("client stored");
+        let secret = secret.expect("a confidential client has a secret");
         (client.id.to_string(), secret.expose().to_owned())
     }
 

@@ -3,20 +3,31 @@
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use portcullis_core::admin::clients;
+use portcullis_core::redirect_uri::RedirectUri;
 use portcullis_core::{Client, ClientId, GrantType, NewClient, Resource, ScopeSet};
 use portcullis_server::{Settings, startup, system_now};
 use serde_json::json;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
-    /// Register a confidential client; prints its secret once.
+    /// Register a client; prints its secret once (none for a public client).
     Create {
-        /// A human-readable name.
+        /// A human-readable name, shown to people on the consent page.
         #[arg(long)]
         name: String,
-        /// A grant type it may use (repeatable).
+        /// A grant type it may use (repeatable): client_credentials,
+        /// authorization_code, refresh_token, password, implicit.
         #[arg(long = "grant-type", required = true)]
         grant_types: Vec<String>,
+        /// Where authorization responses may be sent (repeatable; exact match).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Where the user may be sent after signing out (repeatable; exact match).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (SPA, native or CLI app): no secret, PKCE mandatory.
+        #[arg(long)]
+        public: bool,
         /// Scopes it may be granted, space-separated.
         #[arg(long, default_value = "")]
         scope: String,
@@ -62,10 +73,18 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
         ClientCommand::Create {
             name,
             grant_types,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
             scope,
             audiences,
             json,
         } => {
+            let uris = |list: &[String], flag: &str| -> anyhow::Result<Vec<RedirectUri>> {
+                list.iter()
+                    .map(|u| RedirectUri::parse(u).with_context(|| format!("--{flag}")))
+                    .collect()
+            };
             let new = NewClient {
                 name,
                 grant_types: grant_types
@@ -83,16 +102,32 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                         })
                     })
                     .collect::<anyhow::Result<_>>()?,
+                redirect_uris: uris(&redirect_uris, "redirect-uri")?,
+                post_logout_redirect_uris: uris(
+                    &post_logout_redirect_uris,
+                    "post-logout-redirect-uri",
+                )?,
+                public,
             };
             let (client, secret) = clients::create(&*store, new, system_now()).await?;
+            for warning in client.grant_types.iter().filter_map(|g| g.warning()) {
+                eprintln!("warning: {warning}");
+            }
             if json {
                 let mut value = describe(&client);
-                value["client_secret"] = json!(secret.expose());
+                if let Some(secret) = &secret {
+                    value["client_secret"] = json!(secret.expose());
+                }
                 println!("{}", serde_json::to_string_pretty(&value)?);
             } else {
                 println!("client_id:     {}", client.id);
-                println!("client_secret: {}", secret.expose());
-                eprintln!("The secret is shown only now; store it safely.");
+                match &secret {
+                    Some(secret) => {
+                        println!("client_secret: {}", secret.expose());
+                        eprintln!("The secret is shown only now; store it safely.");
+                    }
+                    None => eprintln!("A public client: no secret; it must use PKCE."),
+                }
             }
         }
         ClientCommand::List { json } => {
@@ -115,13 +150,22 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
             if json {
                 println!("{}", serde_json::to_string_pretty(&describe(&client))?);
             } else {
-                println!("client_id:   {}", client.id);
-                println!("name:        {}", client.name);
-                println!("grant_types: {}", grants(&client));
-                println!("scope:       {}", client.scopes);
+                let join = |uris: &[RedirectUri]| {
+                    uris.iter()
+                        .map(RedirectUri::as_str)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                println!("client_id:     {}", client.id);
+                println!("name:          {}", client.name);
+                println!("type:          {}", client_type(&client));
+                println!("grant_types:   {}", grants(&client));
+                println!("scope:         {}", client.scopes);
                 let audiences: Vec<_> = client.audiences.iter().map(Resource::as_str).collect();
-                println!("audiences:   {}", audiences.join(" "));
-                println!("created_at:  {}", client.created_at.0);
+                println!("audiences:     {}", audiences.join(" "));
+                println!("redirect_uris: {}", join(&client.redirect_uris));
+                println!("post_logout:   {}", join(&client.post_logout_redirect_uris));
+                println!("created_at:    {}", client.created_at.0);
             }
         }
         ClientCommand::Delete { id } => {
@@ -166,10 +210,25 @@ fn grants(client: &Client) -> String {
         .join(",")
 }
 
+fn client_type(client: &Client) -> &'static str {
+    if client.is_public() {
+        "public"
+    } else {
+        "confidential"
+    }
+}
+
 fn describe(client: &Client) -> serde_json::Value {
+    fn uris(list: &[RedirectUri]) -> Vec<&str> {
+        list.iter().map(RedirectUri::as_str).collect()
+    }
     json!({
         "client_id": client.id.as_str(),
         "client_name": client.name,
+        "client_type": client_type(client),
+        "token_endpoint_auth_method": if client.is_public() { "none" } else { "client_secret_basic" },
+        "redirect_uris": uris(&client.redirect_uris),
+        "post_logout_redirect_uris": uris(&client.post_logout_redirect_uris),
         "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "scope": client.scopes.to_string(),
         "audiences": client.audiences.iter().map(Resource::as_str).collect::<Vec<_>>(),

@@ -289,15 +289,15 @@ async fn every_rfc_6749_error_case_is_answered_exactly() {
         // A client registered without the client_credentials grant.
         let store = portcullis_store::connect(&db.url).await.unwrap();
         let new = portcullis_core::NewClient {
-            name: "no-grants".into(),
-            grant_types: vec![],
-            scopes: portcullis_core::ScopeSet::default(),
-            audiences: vec![],
+            name: "password-only".into(),
+            grant_types: vec![portcullis_core::GrantType::Password],
+            ..portcullis_core::NewClient::default()
         };
         let (client, other_secret) =
             portcullis_core::admin::clients::create(&*store, new, portcullis_core::UnixTime(0))
                 .await
                 .unwrap();
+        let other_secret = other_secret.unwrap();
         let (status, headers, body) = post_token(
             &server,
             Some((client.id.as_str(), other_secret.expose())),

@@ -1,23 +1,46 @@
 //! Creating, listing, deleting clients and rotating their secrets.
 
+use crate::client::ClientRejected;
 use crate::{Client, ClientId, ClientSecret, NewClient, Store, StoreError, UnixTime};
 
-/// Registers a confidential client; returns it with its secret, shown once.
+/// Why an administrative change to a client did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientAdminError {
+    /// The registration contradicts itself.
+    #[error(transparent)]
+    Rejected(#[from] ClientRejected),
+    /// A public client has no secret to rotate.
+    #[error("client `{0}` is public: it has no secret")]
+    Public(ClientId),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Registers a client (checked with [`NewClient::validate`] first); returns it
+/// with its secret, shown once, unless it is public.
 pub async fn create(
     store: &dyn Store,
     new: NewClient,
     now: UnixTime,
-) -> Result<(Client, ClientSecret), StoreError> {
+) -> Result<(Client, Option<ClientSecret>), ClientAdminError> {
+    new.validate()?;
     let (client, secret) = new.register(now);
     store.insert_client(&client).await?;
     Ok((client, secret))
 }
 
-/// Gives a client a new secret; the old one stops working. `None` if there is no such client.
+/// Gives a confidential client a new secret; the old one stops working.
+/// `None` if there is no such client.
 pub async fn rotate_secret(
     store: &dyn Store,
     id: &ClientId,
-) -> Result<Option<ClientSecret>, StoreError> {
+) -> Result<Option<ClientSecret>, ClientAdminError> {
+    match store.client(id).await? {
+        None => return Ok(None),
+        Some(client) if client.is_public() => return Err(ClientAdminError::Public(id.clone())),
+        Some(_) => {}
+    }
     let secret = ClientSecret::generate();
     Ok(store
         .set_client_secret(id, &secret.hash())

@@ -129,6 +129,8 @@ mod tests {
                 .iter()
                 .map(|a| Resource::parse(a).unwrap())
                 .collect(),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             created_at: UnixTime(0),
         }
     }

@@ -16,7 +16,7 @@ pub(crate) fn document(issuer: &str) -> Bytes {
         "issuer": issuer,
         "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/jwks.json"),
-        "grant_types_supported": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "grant_types_supported": GrantType::AT_TOKEN_ENDPOINT.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "introspection_endpoint": format!("{issuer}/introspect"),

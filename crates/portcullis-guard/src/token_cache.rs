@@ -61,6 +61,21 @@ impl TokenCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The claims of a token verified before and still valid at `now`.
+    pub fn get(&self, token: &[u8], now: i64) -> Option<AccessClaims> {
+        if self.capacity == 0 {
+            return None;
+        }
+        let key = self.hasher.hash_one(token);
+        match self.lock().get(&key) {
+            Some(Slot {
+                token: held,
+                state: State::Ready((claims, until, _)),
+            }) if held.as_bytes() == token && now < *until => Some(claims.clone()),
+            _ => None,
+        }
+    }
+
     /// The claims of `token`, verified by `verify` at most once for all
     /// concurrent callers, and not again until it expires.
     pub async fn get_or_verify<F, Fut>(
@@ -188,6 +203,21 @@ mod tests {
             2,
             "verified again once expired"
         );
+    }
+
+    #[tokio::test]
+    async fn the_fast_path_needs_the_same_bytes_and_an_unexpired_entry() {
+        let cache = TokenCache::new(10);
+        assert!(cache.get(b"t", 0).is_none());
+        cache
+            .get_or_verify("t", 0, || async { Ok((claims(100), 100, None)) })
+            .await
+            .unwrap();
+        assert!(cache.get(b"t", 99).is_some());
+        assert!(cache.get(b"t", 100).is_none(), "expired");
+        assert!(cache.get(b"T", 50).is_none());
+        assert!(cache.get(b"t ", 50).is_none());
+        assert!(TokenCache::new(0).get(b"t", 0).is_none());
     }
 
     #[tokio::test]

@@ -11,9 +11,15 @@ use crate::{ClientSecret, Resource, ScopeSet, SecretHash, UnixTime, random};
 pub struct ClientId(String);
 
 impl ClientId {
-    /// A new random identifier (128 bits).
+    /// A new random identifier (128 bits). It starts with a letter or a
+    /// digit, so no command line mistakes it for an option.
     pub fn generate() -> Self {
-        ClientId(random::token::<16>())
+        loop {
+            let id = random::token::<16>();
+            if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+                return ClientId(id);
+            }
+        }
     }
 
     /// Parses an identifier received from outside: 1 to 255 visible ASCII characters.
@@ -232,5 +238,21 @@ impl NewClient {
             created_at: now,
         };
         (client, secret)
+    }
+}
+
+#[cfg(test)]
+mod generated_id_tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_never_look_like_options() {
+        for _ in 0..2000 {
+            let id = ClientId::generate();
+            assert!(
+                id.as_str().starts_with(|c: char| c.is_ascii_alphanumeric()),
+                "{id}"
+            );
+        }
     }
 }

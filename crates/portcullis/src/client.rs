@@ -47,6 +47,7 @@ pub enum ClientCommand {
     /// Show one client.
     Show {
         /// The client id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Print JSON.
         #[arg(long)]
@@ -55,11 +56,13 @@ pub enum ClientCommand {
     /// Delete a client; its secret stops working at once.
     Delete {
         /// The client id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Give a client a new secret; prints it once. The old one stops working.
     RotateSecret {
         /// The client id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Print JSON.
         #[arg(long)]

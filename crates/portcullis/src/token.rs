@@ -29,7 +29,7 @@ pub struct ClientCredentialsArgs {
     #[arg(long)]
     token_endpoint: Option<String>,
     /// The client id.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     client_id: String,
     /// The client secret. Prefer --client-secret-stdin or PORTCULLIS_CLIENT_SECRET:
     /// other users can read a process's arguments.

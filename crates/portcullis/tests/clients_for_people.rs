@@ -193,6 +193,11 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
         assert!(stderr.contains(message), "{extra:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
     }
+    // An id that starts with a hyphen is an id, not an option.
+    let (ok, _, stderr) = server.cli(&["client", "show", "-Xyz"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("no client with id `-Xyz`"), "{stderr}");
+
     let (_, stdout, _) = server.cli(&["client", "list", "--json"]).await;
     let list: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(

@@ -6,6 +6,7 @@
 
 pub mod access_token;
 pub mod admin;
+pub mod authorization_request;
 pub mod client;
 pub mod grant;
 pub mod introspection;

@@ -1,3 +1,4 @@
 //! Grants at the token endpoint, one module each.
 
+pub mod authorization_code;
 pub mod client_credentials;

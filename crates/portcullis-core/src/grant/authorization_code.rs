@@ -1,0 +1,249 @@
+//! The authorization code grant (RFC 6749 section 4.1, RFC 7636, OIDC Core
+//! 3.1.3): a code issued at `/authorize` and redeemed once at `/token`.
+//!
+//! Only a SHA-256 of the code is stored: a copy of the database yields no
+//! redeemable code. A code is single use; a second redemption is refused and
+//! the caller revokes what the first one issued (RFC 6749 section 4.1.2).
+
+use aws_lc_rs::digest::{SHA256, digest};
+
+use crate::authorization_request::AuthorizationRequest;
+use crate::pkce::CodeChallenge;
+use crate::user::UserId;
+use crate::{Client, ClientId, GrantType, ScopeSet, Seconds, TokenError, UnixTime, random};
+
+/// How long a code may wait before it is redeemed.
+pub const CODE_LIFETIME: Seconds = Seconds(60);
+
+/// The SHA-256 of a code or an opaque token, the only form stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl TokenHash {
+    /// The hash of `token`.
+    pub fn of(token: &str) -> Self {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+        TokenHash(out)
+    }
+
+    /// Reads a stored hash.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(TokenHash)
+    }
+}
+
+/// What a code stands for, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// SHA-256 of the code.
+    pub hash: TokenHash,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user who authorized it.
+    pub user_id: UserId,
+    /// The redirect URI it was sent to.
+    pub redirect_uri: String,
+    /// Whether the authorization request named the redirect URI (then the
+    /// token request must repeat it).
+    pub redirect_uri_sent: bool,
+    /// The granted scope.
+    pub scope: ScopeSet,
+    /// The request's `nonce`, for the ID token.
+    pub nonce: Option<String>,
+    /// The PKCE challenge.
+    pub code_challenge: CodeChallenge,
+    /// When the user authenticated (`auth_time`).
+    pub auth_time: UnixTime,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// After this, it is refused.
+    pub expires_at: UnixTime,
+}
+
+/// A code to send to the client (once) and its record to store.
+#[derive(Debug, Clone)]
+pub struct IssuedCode {
+    /// The code itself: 256 random bits.
+    pub code: String,
+    /// What to store.
+    pub record: CodeRecord,
+}
+
+/// Issues a code for an authorization the user granted. `None` when the
+/// request carries no PKCE challenge (validation makes that impossible for
+/// the code flow).
+pub fn issue(
+    client: &Client,
+    user: &UserId,
+    request: &AuthorizationRequest,
+    redirect_uri_sent: bool,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> Option<IssuedCode> {
+    let code = random::token::<32>();
+    Some(IssuedCode {
+        record: CodeRecord {
+            hash: TokenHash::of(&code),
+            client_id: client.id.clone(),
+            user_id: user.clone(),
+            redirect_uri: request.redirect_uri.clone(),
+            redirect_uri_sent,
+            scope: request.scope.clone(),
+            nonce: request.nonce.clone(),
+            code_challenge: request.code_challenge.clone()?,
+            auth_time,
+            issued_at: now,
+            expires_at: now + CODE_LIFETIME,
+        },
+        code,
+    })
+}
+
+/// Checks a token request's `redirect_uri` and `code_verifier` against the
+/// redeemed code, for the authenticated `client`.
+pub fn check_redemption(
+    record: &CodeRecord,
+    client: &Client,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    now: UnixTime,
+) -> Result<(), TokenError> {
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(TokenError::UnauthorizedClient(
+            "this client may not use the authorization_code grant",
+        ));
+    }
+    // Every failure below is the same `invalid_grant` a guessed code gets.
+    if record.client_id != client.id {
+        return Err(TokenError::InvalidGrant(
+            "the code was not issued to this client",
+        ));
+    }
+    if now >= record.expires_at {
+        return Err(TokenError::InvalidGrant("the code has expired"));
+    }
+    match redirect_uri {
+        Some(uri) if uri != record.redirect_uri => {
+            return Err(TokenError::InvalidGrant(
+                "redirect_uri differs from the authorization request",
+            ));
+        }
+        None if record.redirect_uri_sent => {
+            return Err(TokenError::InvalidGrant(
+                "redirect_uri must repeat the one of the authorization request",
+            ));
+        }
+        _ => {}
+    }
+    let Some(verifier) = code_verifier else {
+        return Err(TokenError::InvalidGrant("code_verifier is missing"));
+    };
+    record
+        .code_challenge
+        .verify(verifier)
+        .map_err(|_| TokenError::InvalidGrant("code_verifier does not match the code_challenge"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorization_request::{Prompt, ResponseMode, ResponseType};
+    use crate::redirect_uri::RedirectUri;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn client(id: &str) -> Client {
+        Client {
+            id: ClientId::parse(id).unwrap_or_else(|| unreachable!()),
+            name: id.into(),
+            secret_hash: None,
+            grant_types: vec![GrantType::AuthorizationCode],
+            scopes: ScopeSet::parse("openid").unwrap_or_default(),
+            audiences: vec![],
+            redirect_uris: vec![
+                RedirectUri::parse("https://a.example/cb").unwrap_or_else(|e| panic!("{e}")),
+            ],
+            post_logout_redirect_uris: vec![],
+            created_at: UnixTime(0),
+        }
+    }
+
+    fn issued() -> IssuedCode {
+        let request = AuthorizationRequest {
+            redirect_uri: "https://a.example/cb".into(),
+            response_type: ResponseType::Code,
+            response_mode: ResponseMode::Query,
+            scope: ScopeSet::parse("openid").unwrap_or_default(),
+            state: None,
+            nonce: Some("n".into()),
+            code_challenge: CodeChallenge::parse(CHALLENGE, Some("S256")).ok(),
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+        };
+        issue(
+            &client("spa"),
+            &UserId::generate(),
+            &request,
+            true,
+            UnixTime(90),
+            UnixTime(100),
+        )
+        .unwrap_or_else(|| unreachable!())
+    }
+
+    #[test]
+    fn codes_are_random_and_stored_only_as_a_hash() {
+        let a = issued();
+        let b = issued();
+        assert_ne!(a.code, b.code);
+        assert_eq!(a.code.len(), 43, "256 bits, base64url");
+        assert_eq!(a.record.hash, TokenHash::of(&a.code));
+        assert_eq!(a.record.expires_at, UnixTime(160));
+    }
+
+    #[test]
+    fn redemption_checks_client_expiry_redirect_uri_and_verifier() {
+        let code = issued();
+        let spa = client("spa");
+        let ok =
+            |uri, verifier, now| check_redemption(&code.record, &spa, uri, verifier, UnixTime(now));
+        assert_eq!(
+            ok(Some("https://a.example/cb"), Some(VERIFIER), 159),
+            Ok(())
+        );
+        let invalid = |r: Result<(), TokenError>| matches!(r, Err(TokenError::InvalidGrant(_)));
+        assert!(
+            invalid(ok(Some("https://a.example/cb"), Some(VERIFIER), 160)),
+            "expired"
+        );
+        assert!(
+            invalid(ok(None, Some(VERIFIER), 120)),
+            "redirect_uri must be repeated"
+        );
+        assert!(invalid(ok(
+            Some("https://a.example/cb/"),
+            Some(VERIFIER),
+            120
+        )));
+        assert!(
+            invalid(ok(Some("https://a.example/cb"), None, 120)),
+            "PKCE is mandatory"
+        );
+        assert!(invalid(ok(
+            Some("https://a.example/cb"),
+            Some(CHALLENGE),
+            120
+        )));
+        let other = client("other");
+        assert!(invalid(check_redemption(
+            &code.record,
+            &other,
+            Some("https://a.example/cb"),
+            Some(VERIFIER),
+            UnixTime(120)
+        )));
+    }
+}

@@ -19,6 +19,7 @@ pub mod redirect_uri;
 pub mod resource;
 pub mod scope;
 pub mod secret;
+pub mod session;
 pub mod store;
 pub mod time;
 pub mod token_error;

@@ -3,9 +3,22 @@
 
 use async_trait::async_trait;
 
+use crate::grant::authorization_code::{CodeRecord, TokenHash};
 use crate::password::PasswordHash;
+use crate::session::SessionRecord;
 use crate::user::{User, UserId};
-use crate::{Client, ClientId, KeyRecord, RotationPlan, SecretHash, UnixTime};
+use crate::{Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, UnixTime};
+
+/// What redeeming an authorization code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redemption {
+    /// The code, now marked used: this caller is the only one to get it.
+    Fresh(CodeRecord),
+    /// The code was redeemed before (a replay).
+    Reused(CodeRecord),
+    /// No such code.
+    Unknown,
+}
 
 /// What can go wrong in storage, as far as a caller can act on it.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +72,34 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<bool, StoreError>;
     /// Deletes a user; `false` if there was none.
     async fn delete_user(&self, id: &UserId) -> Result<bool, StoreError>;
+
+    /// Stores an authorization code.
+    async fn insert_code(&self, code: &CodeRecord) -> Result<(), StoreError>;
+    /// Marks a code used at `now`, atomically: of concurrent callers, one gets
+    /// [`Redemption::Fresh`].
+    async fn redeem_code(&self, hash: &TokenHash, now: UnixTime) -> Result<Redemption, StoreError>;
+
+    /// Stores a session.
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// The session with this hash.
+    async fn session(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError>;
+    /// Ends a session.
+    async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError>;
+
+    /// What `user` allowed `client`, if anything.
+    async fn consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+    ) -> Result<Option<ScopeSet>, StoreError>;
+    /// Records (replaces) what `user` allowed `client`.
+    async fn set_consent(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        scope: &ScopeSet,
+        at: UnixTime,
+    ) -> Result<(), StoreError>;
 
     /// Every signing key, including expired ones.
     async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError>;

@@ -1,7 +1,10 @@
 //! Rows as the database returns them, and their conversion into domain values.
 
+use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
 use portcullis_core::password::PasswordHash;
+use portcullis_core::pkce::CodeChallenge;
 use portcullis_core::redirect_uri::RedirectUri;
+use portcullis_core::session::SessionRecord;
 use portcullis_core::user::{Profile, User, UserId, Username};
 use portcullis_core::{
     Client, ClientId, GrantType, KeyRecord, Resource, ScopeSet, SecretHash, StoreError, UnixTime,
@@ -145,6 +148,66 @@ impl TryFrom<UserRow> for User {
             disabled: row.disabled,
             created_at: UnixTime(row.created_at),
             password_changed_at: UnixTime(row.password_changed_at),
+        })
+    }
+}
+
+fn token_hash(bytes: &[u8], what: &str) -> Result<TokenHash, StoreError> {
+    TokenHash::from_bytes(bytes).ok_or_else(|| corrupt(what))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CodeRow {
+    pub hash: Vec<u8>,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_sent: bool,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub auth_time: i64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+impl TryFrom<CodeRow> for CodeRecord {
+    type Error = StoreError;
+
+    fn try_from(row: CodeRow) -> Result<Self, StoreError> {
+        Ok(CodeRecord {
+            hash: token_hash(&row.hash, "code hash")?,
+            client_id: ClientId::parse(&row.client_id).ok_or_else(|| corrupt("code client id"))?,
+            user_id: UserId::from_stored(row.user_id),
+            redirect_uri: row.redirect_uri,
+            redirect_uri_sent: row.redirect_uri_sent,
+            scope: ScopeSet::parse(&row.scope).ok_or_else(|| corrupt("code scope"))?,
+            nonce: row.nonce,
+            code_challenge: CodeChallenge::from_stored(row.code_challenge),
+            auth_time: UnixTime(row.auth_time),
+            issued_at: UnixTime(row.issued_at),
+            expires_at: UnixTime(row.expires_at),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub hash: Vec<u8>,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+impl TryFrom<SessionRow> for SessionRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow) -> Result<Self, StoreError> {
+        Ok(SessionRecord {
+            hash: token_hash(&row.hash, "session hash")?,
+            user_id: UserId::from_stored(row.user_id),
+            auth_time: UnixTime(row.auth_time),
+            expires_at: UnixTime(row.expires_at),
         })
     }
 }

@@ -1,14 +1,17 @@
 //! The SQL, written once and instantiated for SQLite and PostgreSQL.
 
 use async_trait::async_trait;
+use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
 use portcullis_core::password::PasswordHash;
+use portcullis_core::session::SessionRecord;
+use portcullis_core::store::Redemption;
 use portcullis_core::user::{User, UserId};
 use portcullis_core::{
-    Client, ClientId, KeyRecord, RotationPlan, SecretHash, Store, StoreError, UnixTime,
+    Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, Store, StoreError, UnixTime,
 };
 use sqlx::{PgPool, SqlitePool};
 
-use crate::rows::{ClientRow, KeyRow, UserRow, client_columns};
+use crate::rows::{ClientRow, CodeRow, KeyRow, SessionRow, UserRow, client_columns};
 
 /// The store on embedded SQLite.
 #[derive(Debug)]
@@ -200,6 +203,121 @@ macro_rules! implement_store {
                     .await
                     .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_code(&self, code: &CodeRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO authorization_codes (hash, client_id, user_id, redirect_uri, \
+                     redirect_uri_sent, scope, nonce, code_challenge, auth_time, issued_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(code.hash.0.to_vec())
+                .bind(code.client_id.as_str())
+                .bind(code.user_id.as_str())
+                .bind(&code.redirect_uri)
+                .bind(code.redirect_uri_sent)
+                .bind(code.scope.to_string())
+                .bind(code.nonce.as_deref())
+                .bind(code.code_challenge.as_str())
+                .bind(code.auth_time.0)
+                .bind(code.issued_at.0)
+                .bind(code.expires_at.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn redeem_code(&self, hash: &TokenHash, now: UnixTime) -> Result<Redemption, StoreError> {
+                // The conditional update is the single-use guarantee: one caller wins.
+                let won = sqlx::query(
+                    "UPDATE authorization_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(hash.0.to_vec())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?
+                .rows_affected()
+                    == 1;
+                let row = sqlx::query_as::<_, CodeRow>("SELECT * FROM authorization_codes WHERE hash = $1")
+                    .bind(hash.0.to_vec())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(match row {
+                    None => Redemption::Unknown,
+                    Some(row) if won => Redemption::Fresh(row.try_into()?),
+                    Some(row) => Redemption::Reused(row.try_into()?),
+                })
+            }
+
+            async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO sessions (hash, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(session.hash.0.to_vec())
+                .bind(session.user_id.as_str())
+                .bind(session.auth_time.0)
+                .bind(session.expires_at.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn session(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError> {
+                sqlx::query_as::<_, SessionRow>("SELECT * FROM sessions WHERE hash = $1")
+                    .bind(hash.0.to_vec())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .map(SessionRecord::try_from)
+                    .transpose()
+            }
+
+            async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE hash = $1")
+                    .bind(hash.0.to_vec())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>, StoreError> {
+                let scope: Option<String> = sqlx::query_scalar(
+                    "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2",
+                )
+                .bind(user.as_str())
+                .bind(client.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(interpret)?;
+                scope
+                    .map(|s| ScopeSet::parse(&s).ok_or_else(|| StoreError::Corrupt("consent scope".into())))
+                    .transpose()
+            }
+
+            async fn set_consent(
+                &self,
+                user: &UserId,
+                client: &ClientId,
+                scope: &ScopeSet,
+                at: UnixTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (user_id, client_id) DO UPDATE SET scope = $3, granted_at = $4",
+                )
+                .bind(user.as_str())
+                .bind(client.as_str())
+                .bind(scope.to_string())
+                .bind(at.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
             }
 
             async fn keys(&self) -> Result<Vec<KeyRecord>, StoreError> {

@@ -257,3 +257,100 @@ mod users {
         .await;
     }
 }
+
+mod sign_in {
+    use super::*;
+    use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
+    use portcullis_core::pkce::CodeChallenge;
+    use portcullis_core::session::NewSession;
+    use portcullis_core::store::Redemption;
+    use portcullis_core::user::UserId;
+
+    fn code(code: &str) -> CodeRecord {
+        CodeRecord {
+            hash: TokenHash::of(code),
+            client_id: ClientId::parse("spa").unwrap(),
+            user_id: UserId::from_stored("u1".into()),
+            redirect_uri: "https://spa.example/cb".into(),
+            redirect_uri_sent: true,
+            scope: ScopeSet::parse("openid profile").unwrap(),
+            nonce: Some("n".into()),
+            code_challenge: CodeChallenge::from_stored(
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
+            ),
+            auth_time: UnixTime(90),
+            issued_at: UnixTime(100),
+            expires_at: UnixTime(160),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_code_is_redeemed_once_even_by_concurrent_callers() {
+        each_store(|store| async move {
+            let record = code("the-code");
+            store.insert_code(&record).await.unwrap();
+            let attempts: Vec<_> = (0..8)
+                .map(|_| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .redeem_code(&TokenHash::of("the-code"), UnixTime(110))
+                            .await
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let mut fresh = 0;
+            for attempt in attempts {
+                match attempt.await.unwrap() {
+                    Redemption::Fresh(found) => {
+                        assert_eq!(found, record, "every field survives storage");
+                        fresh += 1;
+                    }
+                    Redemption::Reused(found) => assert_eq!(found.hash, record.hash),
+                    Redemption::Unknown => panic!("the code exists"),
+                }
+            }
+            assert_eq!(fresh, 1, "exactly one redemption wins");
+            assert_eq!(
+                store
+                    .redeem_code(&TokenHash::of("guess"), UnixTime(110))
+                    .await
+                    .unwrap(),
+                Redemption::Unknown
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn sessions_and_consents_round_trip() {
+        each_store(|store| async move {
+            let user = UserId::from_stored("u1".into());
+            let session = NewSession::start(&user, UnixTime(100), Seconds(3600));
+            store.insert_session(&session.record).await.unwrap();
+            let hash = TokenHash::of(&session.token);
+            assert_eq!(
+                store.session(&hash).await.unwrap(),
+                Some(session.record.clone())
+            );
+            store.delete_session(&hash).await.unwrap();
+            assert_eq!(store.session(&hash).await.unwrap(), None);
+
+            let client = ClientId::parse("spa").unwrap();
+            assert_eq!(store.consent(&user, &client).await.unwrap(), None);
+            let first = ScopeSet::parse("openid").unwrap();
+            store
+                .set_consent(&user, &client, &first, UnixTime(1))
+                .await
+                .unwrap();
+            let wider = ScopeSet::parse("openid profile").unwrap();
+            store
+                .set_consent(&user, &client, &wider, UnixTime(2))
+                .await
+                .unwrap();
+            assert_eq!(store.consent(&user, &client).await.unwrap(), Some(wider));
+        })
+        .await;
+    }
+}

@@ -67,7 +67,8 @@ impl GrantType {
     ];
 
     /// The grants the token endpoint serves today (what discovery lists).
-    pub const AT_TOKEN_ENDPOINT: [GrantType; 1] = [GrantType::ClientCredentials];
+    pub const AT_TOKEN_ENDPOINT: [GrantType; 2] =
+        [GrantType::AuthorizationCode, GrantType::ClientCredentials];
 
     /// The registered name.
     pub const fn as_str(self) -> &'static str {

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod authorization_request;
 pub mod client;
 pub mod grant;
+pub mod id_token;
 pub mod introspection;
 pub mod keyring;
 pub mod master_key;

@@ -85,6 +85,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn session(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError>;
     /// Ends a session.
     async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError>;
+    /// Ends every session of a user.
+    async fn delete_sessions_of(&self, user: &UserId) -> Result<(), StoreError>;
 
     /// What `user` allowed `client`, if anything.
     async fn consent(

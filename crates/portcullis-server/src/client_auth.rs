@@ -38,6 +38,31 @@ pub(crate) async fn authenticate(
     }
 }
 
+/// Like [`authenticate`], but a public client may identify itself with
+/// `client_id` alone (RFC 6749 section 2.3; PKCE then binds the code to it).
+/// A confidential client must always authenticate.
+pub(crate) async fn authenticate_or_public(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Arc<Client>, ApiError> {
+    let no_credentials =
+        headers.get(header::AUTHORIZATION).is_none() && form.get("client_secret").is_none();
+    if !no_credentials {
+        return authenticate(state, headers, form).await;
+    }
+    let id = form
+        .get("client_id")
+        .and_then(ClientId::parse)
+        .ok_or(TokenError::InvalidClient(
+            "client authentication is required",
+        ))?;
+    match state.clients.get(&*state.store, &id).await? {
+        Some(client) if client.is_public() => Ok(client),
+        _ => Err(TokenError::InvalidClient("client authentication failed").into()),
+    }
+}
+
 /// Extracts exactly one set of client credentials from the request.
 pub(crate) fn credentials(headers: &HeaderMap, form: &Form) -> Result<Credentials, TokenError> {
     let basic = match headers.get(header::AUTHORIZATION) {

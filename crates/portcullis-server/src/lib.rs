@@ -13,6 +13,7 @@ mod form;
 mod router;
 mod signing_keys;
 mod state;
+mod web;
 
 pub mod settings;
 pub mod startup;

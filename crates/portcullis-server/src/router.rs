@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::endpoints::{discovery, introspect, jwks, token};
+use crate::endpoints::{authorize, discovery, introspect, jwks, token};
 use crate::state::AppState;
+use crate::web;
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
@@ -22,10 +23,24 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/jwks.json", get(jwks::jwks))
         .route("/token", post(token::token))
+        .route("/authorize", get(authorize::authorize))
+        .route("/login", post(authorize::login))
+        .route("/consent", post(authorize::consent))
+        .route("/assets/style.css", get(stylesheet))
         .route("/introspect", post(introspect::introspect))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
         .with_state(state)
+}
+
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        web::STYLESHEET,
+    )
 }

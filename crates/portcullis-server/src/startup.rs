@@ -16,6 +16,7 @@ use crate::clock::system_now;
 use crate::endpoints::discovery;
 use crate::signing_keys::{KeyLoadError, SigningKeys};
 use crate::state::{AppState, Inner};
+use crate::web::Cookies;
 use crate::{Settings, router};
 
 /// Why the server (or a CLI command) could not start; `Display` is one line.
@@ -158,7 +159,8 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
             access_token_lifetime: Seconds(settings.access_token_ttl.as_secs() as i64),
         },
         max_body_bytes: settings.max_body_bytes,
-        discovery: discovery::document(&issuer),
+        discovery: discovery::document(&issuer, settings.signing_alg),
+        cookies: Cookies::for_issuer(&issuer),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
     }));
     Ok(Server {

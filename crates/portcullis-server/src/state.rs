@@ -8,6 +8,7 @@ use portcullis_core::grant::client_credentials::TokenPolicy;
 
 use crate::client_cache::ClientCache;
 use crate::signing_keys::SigningKeys;
+use crate::web::Cookies;
 
 /// Shared state, cloned into each handler.
 #[derive(Debug, Clone)]
@@ -24,6 +25,8 @@ pub(crate) struct Inner {
     pub discovery: Bytes,
     /// `Cache-Control` value for the JWKS.
     pub jwks_cache_control: String,
+    /// Cookie names and attributes for the sign-in pages.
+    pub cookies: Cookies,
 }
 
 impl std::ops::Deref for AppState {

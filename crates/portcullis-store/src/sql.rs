@@ -285,6 +285,15 @@ macro_rules! implement_store {
                 Ok(())
             }
 
+            async fn delete_sessions_of(&self, user: &UserId) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                    .bind(user.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(())
+            }
+
             async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>, StoreError> {
                 let scope: Option<String> = sqlx::query_scalar(
                     "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2",

@@ -206,7 +206,7 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
         "nothing refused was stored"
     );
 
-    // Discovery stays truthful: the token endpoint serves client_credentials only, so far.
+    // Discovery lists exactly the grants the token endpoint serves.
     let discovery: Value = reqwest::get(format!("{}/.well-known/openid-configuration", server.url))
         .await
         .unwrap()
@@ -215,7 +215,7 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
         .unwrap();
     assert_eq!(
         discovery["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        serde_json::json!(["authorization_code", "client_credentials"])
     );
     server.stop().await;
 }

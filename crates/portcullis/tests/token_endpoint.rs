@@ -402,16 +402,23 @@ async fn discovery_lists_only_what_is_implemented() {
         assert_eq!(doc["token_endpoint"], format!("{}/token", server.url));
         assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["client_credentials"])
+            serde_json::json!(["authorization_code", "client_credentials"])
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],
-            serde_json::json!(["client_secret_basic", "client_secret_post"])
+            serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
         );
-        assert!(
-            doc.get("authorization_endpoint").is_none(),
-            "no /authorize yet"
+        assert_eq!(
+            doc["authorization_endpoint"],
+            format!("{}/authorize", server.url)
         );
+        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            doc["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+        assert!(doc.get("userinfo_endpoint").is_none(), "no /userinfo yet");
     }
     let response = reqwest::get(format!("{}/jwks.json", server.url))
         .await

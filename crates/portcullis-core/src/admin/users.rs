@@ -43,7 +43,7 @@ pub async fn find(store: &dyn Store, username: &Username) -> Result<User, UserAd
         .ok_or_else(|| UserAdminError::NotFound(username.to_string()))
 }
 
-/// Sets a user's password; sessions that began before `now` end.
+/// Sets a user's password; every session of the user ends.
 pub async fn set_password(
     store: &dyn Store,
     username: &Username,
@@ -54,6 +54,7 @@ pub async fn set_password(
     if !store.set_user_password(&user.id, hash, now).await? {
         return Err(UserAdminError::NotFound(username.to_string()));
     }
+    store.delete_sessions_of(&user.id).await?;
     Ok(user)
 }
 
@@ -67,12 +68,16 @@ pub async fn set_disabled(
     if !store.set_user_disabled(&user.id, disabled).await? {
         return Err(UserAdminError::NotFound(username.to_string()));
     }
+    if disabled {
+        store.delete_sessions_of(&user.id).await?;
+    }
     Ok(user)
 }
 
 /// Deletes a user.
 pub async fn delete(store: &dyn Store, username: &Username) -> Result<User, UserAdminError> {
     let user = find(store, username).await?;
+    store.delete_sessions_of(&user.id).await?;
     if !store.delete_user(&user.id).await? {
         return Err(UserAdminError::NotFound(username.to_string()));
     }

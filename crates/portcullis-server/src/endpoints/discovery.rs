@@ -6,19 +6,29 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use portcullis_core::GrantType;
+use portcullis_jose::Algorithm;
 use serde_json::json;
 
 use crate::state::AppState;
 
 /// Renders the metadata document for `issuer`.
-pub(crate) fn document(issuer: &str) -> Bytes {
+pub(crate) fn document(issuer: &str, alg: Algorithm) -> Bytes {
     let metadata = json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/jwks.json"),
         "grant_types_supported": GrantType::AT_TOKEN_ENDPOINT.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": [alg.as_str()],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": format!("{issuer}/introspect"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     });

@@ -1,0 +1,79 @@
+//! ID tokens (OIDC Core section 2 and 3.1.3.6).
+
+use aws_lc_rs::digest::{self, SHA256, SHA384, SHA512};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_jose::Algorithm;
+use serde::Serialize;
+
+use crate::grant::authorization_code::CodeRecord;
+use crate::{Seconds, UnixTime};
+
+/// The claims of an ID token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdTokenClaims {
+    /// The issuer.
+    pub iss: String,
+    /// The user.
+    pub sub: String,
+    /// The client.
+    pub aud: String,
+    /// Expiry.
+    pub exp: i64,
+    /// Issued at.
+    pub iat: i64,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    /// The authorization request's nonce.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    /// Half of the hash of the access token issued with it.
+    pub at_hash: String,
+    /// The authorized party: the client.
+    pub azp: String,
+}
+
+impl IdTokenClaims {
+    /// The ID token for a redeemed code and the access token issued with it,
+    /// to be signed with `alg`.
+    pub fn for_code(
+        issuer: &str,
+        code: &CodeRecord,
+        access_token: &str,
+        alg: Algorithm,
+        now: UnixTime,
+        lifetime: Seconds,
+    ) -> Self {
+        IdTokenClaims {
+            iss: issuer.to_owned(),
+            sub: code.user_id.as_str().to_owned(),
+            aud: code.client_id.as_str().to_owned(),
+            exp: (now + lifetime).0,
+            iat: now.0,
+            auth_time: code.auth_time.0,
+            nonce: code.nonce.clone(),
+            at_hash: half_hash(alg, access_token),
+            azp: code.client_id.as_str().to_owned(),
+        }
+    }
+}
+
+/// `at_hash`/`c_hash`: base64url of the left half of the hash the signing
+/// algorithm uses (SHA-512 for Ed25519).
+///
+/// ```
+/// use portcullis_core::id_token::half_hash;
+/// use portcullis_jose::Algorithm;
+/// // OIDC Core A.3: the at_hash of access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
+/// assert_eq!(half_hash(Algorithm::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+/// ```
+pub fn half_hash(alg: Algorithm, token: &str) -> String {
+    let which = match alg {
+        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 => &SHA256,
+        Algorithm::ES384 => &SHA384,
+        Algorithm::EdDSA => &SHA512,
+    };
+    let hash = digest::digest(which, token.as_bytes());
+    let bytes = hash.as_ref();
+    URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() / 2])
+}

@@ -1,0 +1,488 @@
+//! The authorization code flow with PKCE as a browser and an app drive it,
+//! through real HTTP on a real server, on both backends: sign-in page,
+//! consent page, code, token exchange, ID token; and what an attacker tries.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{DecodingKey, Validation};
+use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+const CALLBACK: &str = "http://127.0.0.1/callback";
+
+/// A browser: no automatic redirects, cookies kept by name.
+struct Browser {
+    http: reqwest::Client,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new() -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    async fn get(&mut self, url: &str) -> (StatusCode, HeaderMap, String) {
+        let response = self
+            .http
+            .get(url)
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.finish(response).await
+    }
+
+    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
+        let response = self
+            .http
+            .post(url)
+            .header("cookie", self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.finish(response).await
+    }
+
+    async fn finish(&mut self, response: reqwest::Response) -> (StatusCode, HeaderMap, String) {
+        let status = response.status();
+        let headers = response.headers().clone();
+        self.keep(&headers);
+        (status, headers, response.text().await.unwrap())
+    }
+}
+
+/// The value of a hidden field, with HTML character references decoded.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {html}"))
+        + marker.len();
+    let end = start + html[start..].find('"').unwrap();
+    let mut out = String::new();
+    let mut rest = &html[start..end];
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        let semi = amp + rest[amp..].find(';').unwrap();
+        let entity = &rest[amp + 1..semi];
+        let decoded = match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            _ if entity.starts_with("#x") => {
+                char::from_u32(u32::from_str_radix(&entity[2..], 16).unwrap()).unwrap()
+            }
+            _ => char::from_u32(entity[1..].parse().unwrap()).unwrap(),
+        };
+        out.push(decoded);
+        rest = &rest[semi + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn query_of(location: &str) -> Vec<(String, String)> {
+    let query = location.split_once('?').map_or("", |(_, q)| q);
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn cli(server: &TestServer, args: &[&str], stdin: &str) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(server.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Setup {
+    _db: TestDatabase,
+    server: TestServer,
+    client_id: String,
+}
+
+async fn setup(kind: portcullis_testkit::StoreKind) -> Setup {
+    let db = TestDatabase::new(kind).await;
+    let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+    cli(
+        &server,
+        &[
+            "user",
+            "create",
+            "--username",
+            "alice",
+            "--email",
+            "alice@example.com",
+            "--password-stdin",
+        ],
+        "down the rabbit hole\n",
+    );
+    let (ok, stdout, stderr) = server
+        .cli(&[
+            "client",
+            "create",
+            "--name",
+            "Courses SPA",
+            "--public",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            CALLBACK,
+            "--scope",
+            "openid profile email",
+            "--json",
+        ])
+        .await;
+    assert!(ok, "{stderr}");
+    let client: Value = serde_json::from_str(&stdout).unwrap();
+    Setup {
+        client_id: client["client_id"].as_str().unwrap().to_owned(),
+        _db: db,
+        server,
+    }
+}
+
+fn authorize_url(setup: &Setup, extra: &[(&str, &str)]) -> String {
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", setup.client_id.as_str()),
+        ("redirect_uri", "http://127.0.0.1:43210/callback"),
+        ("scope", "openid profile"),
+        ("state", "af0ifjsldkj"),
+        ("nonce", "n-0S6_WzA2Mj"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(name, _)| name != k);
+        pairs.push((k, v));
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    format!("{}/authorize?{query}", setup.server.url)
+}
+
+/// Signs in and consents; returns the code from the callback.
+async fn sign_in_and_consent(setup: &Setup, browser: &mut Browser) -> String {
+    let (status, headers, html) = browser.get(&authorize_url(setup, &[])).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("form-action 'self' http://127.0.0.1:43210"),
+        "{csp}"
+    );
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert!(html.contains("Sign in") && html.contains("Courses SPA"));
+
+    let url = format!("{}/login", setup.server.url);
+    let (status, _, html) = browser
+        .post(
+            &url,
+            &[
+                ("csrf", &hidden(&html, "csrf")),
+                ("request", &hidden(&html, "request")),
+                ("username", "ALICE"),
+                ("password", "down the rabbit hole"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("Allow Courses SPA?") && html.contains("See your name"),
+        "{html}"
+    );
+
+    let url = format!("{}/consent", setup.server.url);
+    let (status, headers, body) = browser
+        .post(
+            &url,
+            &[
+                ("csrf", &hidden(&html, "csrf")),
+                ("request", &hidden(&html, "request")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let location = headers[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with("http://127.0.0.1:43210/callback?"),
+        "{location}"
+    );
+    let pairs = query_of(&location);
+    assert_eq!(param(&pairs, "state"), Some("af0ifjsldkj"));
+    assert_eq!(
+        param(&pairs, "iss"),
+        Some(setup.server.url.as_str()),
+        "RFC 9207"
+    );
+    param(&pairs, "code").unwrap().to_owned()
+}
+
+async fn exchange(setup: &Setup, code: &str, verifier: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/token", setup.server.url))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", "http://127.0.0.1:43210/callback"),
+            ("client_id", &setup.client_id),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_user_signs_in_consents_and_the_app_gets_verified_tokens() {
+    for kind in store_kinds() {
+        let setup = setup(kind).await;
+        let mut browser = Browser::new();
+        let code = sign_in_and_consent(&setup, &mut browser).await;
+
+        let (status, tokens) = exchange(&setup, &code, VERIFIER).await;
+        assert_eq!(status, StatusCode::OK, "{kind:?}: {tokens}");
+        assert_eq!(tokens["token_type"], "Bearer");
+        assert_eq!(tokens["scope"], "openid profile");
+
+        // The ID token verifies with the published JWKS, independently.
+        let jwks: JwkSet = reqwest::get(format!("{}/jwks.json", setup.server.url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id_token = tokens["id_token"].as_str().unwrap();
+        let header = jsonwebtoken::decode_header(id_token).unwrap();
+        let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&setup.server.url]);
+        validation.set_audience(&[&setup.client_id]);
+        let claims = jsonwebtoken::decode::<Value>(
+            id_token,
+            &DecodingKey::from_jwk(jwk).unwrap(),
+            &validation,
+        )
+        .unwrap()
+        .claims;
+        assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+        assert_eq!(claims["azp"], setup.client_id.as_str());
+        assert!(claims["auth_time"].as_i64().unwrap() <= claims["iat"].as_i64().unwrap());
+        let access_token = tokens["access_token"].as_str().unwrap();
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
+        assert_eq!(
+            claims["at_hash"],
+            URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+        );
+        let access: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(access_token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            access["sub"], claims["sub"],
+            "the access token is the user's"
+        );
+        assert_eq!(access["client_id"], setup.client_id.as_str());
+
+        // A code works once.
+        let (status, error) = exchange(&setup, &code, VERIFIER).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+        );
+
+        // Signed in, with consent remembered: straight back with a code.
+        let (status, headers, _) = browser.get(&authorize_url(&setup, &[])).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let second = query_of(headers[LOCATION].to_str().unwrap());
+        let code = param(&second, "code").unwrap();
+        // A wrong verifier fails, and burns the code.
+        let wrong = "x".repeat(43);
+        let (status, error) = exchange(&setup, code, &wrong).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+        );
+        let (status, _) = exchange(&setup, code, VERIFIER).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        setup.server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn what_an_attacker_or_a_careless_app_tries_is_refused() {
+    let setup = setup(portcullis_testkit::StoreKind::Sqlite).await;
+    let mut browser = Browser::new();
+
+    // An unregistered redirect URI: an error page, never a redirect.
+    let (status, headers, html) = browser
+        .get(&authorize_url(
+            &setup,
+            &[("redirect_uri", "https://evil.example/callback")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(headers.get(LOCATION).is_none());
+    assert!(html.contains("not one registered"), "{html}");
+
+    // No PKCE: back to the app with invalid_request.
+    let (status, headers, _) = browser
+        .get(&authorize_url(
+            &setup,
+            &[("code_challenge", ""), ("code_challenge_method", "")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let pairs = query_of(headers[LOCATION].to_str().unwrap());
+    assert_eq!(param(&pairs, "error"), Some("invalid_request"));
+    assert_eq!(param(&pairs, "state"), Some("af0ifjsldkj"));
+
+    // prompt=none without a session.
+    let (_, headers, _) = browser
+        .get(&authorize_url(&setup, &[("prompt", "none")]))
+        .await;
+    let pairs = query_of(headers[LOCATION].to_str().unwrap());
+    assert_eq!(param(&pairs, "error"), Some("login_required"));
+
+    // The login form without its CSRF cookie is refused.
+    let (_, _, html) = browser.get(&authorize_url(&setup, &[])).await;
+    let form = [
+        ("csrf", hidden(&html, "csrf")),
+        ("request", hidden(&html, "request")),
+        ("username", "alice".to_owned()),
+        ("password", "down the rabbit hole".to_owned()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut stranger = Browser::new();
+    let (status, _, _) = stranger
+        .post(&format!("{}/login", setup.server.url), &form)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A wrong password and an unknown user get the same answer.
+    let login = format!("{}/login", setup.server.url);
+    let mut wrong = form.clone();
+    wrong[3] = ("password", "guess");
+    let (status, _, wrong_html) = browser.post(&login, &wrong).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let mut unknown = form.clone();
+    unknown[2] = ("username", "mallory");
+    let (status, _, unknown_html) = browser.post(&login, &unknown).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let message = "The username or password is not right.";
+    assert!(wrong_html.contains(message) && unknown_html.contains(message));
+
+    // Deny: the app hears access_denied.
+    let (_, _, consent) = browser.post(&login, &form).await;
+    let (status, headers, _) = browser
+        .post(
+            &format!("{}/consent", setup.server.url),
+            &[
+                ("csrf", &hidden(&consent, "csrf")),
+                ("request", &hidden(&consent, "request")),
+                ("decision", "deny"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let pairs = query_of(headers[LOCATION].to_str().unwrap());
+    assert_eq!(param(&pairs, "error"), Some("access_denied"));
+
+    // A password change ends the session: the sign-in page again.
+    cli(
+        &setup.server,
+        &["user", "set-password", "alice", "--password-stdin"],
+        "through the looking glass\n",
+    );
+    let (status, _, html) = browser.get(&authorize_url(&setup, &[])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("name=\"password\""), "{html}");
+
+    // A disabled user cannot sign in.
+    cli(&setup.server, &["user", "disable", "alice"], "");
+    let csrf = hidden(&html, "csrf");
+    let request = hidden(&html, "request");
+    let (status, _, _) = browser
+        .post(
+            &login,
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("username", "alice"),
+                ("password", "through the looking glass"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    setup.server.stop().await;
+}

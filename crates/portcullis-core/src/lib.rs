@@ -25,6 +25,7 @@ pub mod store;
 pub mod time;
 pub mod token_error;
 pub mod user;
+pub mod userinfo;
 
 pub use client::{Client, ClientId, GrantType, NewClient};
 pub use keyring::{KeyRecord, KeyRing, RotationPlan};

@@ -13,8 +13,22 @@ pub(crate) enum ApiError {
     Token(TokenError),
     /// The body is larger than `max_body_bytes`.
     PayloadTooLarge,
+    /// A bearer token error at a protected resource (RFC 6750 section 3):
+    /// `None` when the request carried no token at all.
+    Bearer(Option<BearerError>),
     /// Something failed inside; details go to the log only.
     Internal(String),
+}
+
+/// RFC 6750 section 3.1 error codes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum BearerError {
+    /// Malformed request (e.g. two tokens): 400.
+    InvalidRequest,
+    /// Expired, revoked, malformed or foreign token: 401.
+    InvalidToken,
+    /// The token lacks a needed scope: 403.
+    InsufficientScope,
 }
 
 impl From<TokenError> for ApiError {
@@ -44,6 +58,7 @@ impl IntoResponse for ApiError {
                 "invalid_request",
                 "the request body is too large".to_owned(),
             ),
+            ApiError::Bearer(error) => return bearer_response(*error),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -69,4 +84,51 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+fn bearer_response(error: Option<BearerError>) -> Response {
+    let (status, challenge, body) = match error {
+        None => (
+            StatusCode::UNAUTHORIZED,
+            "Bearer realm=\"portcullis\"".to_owned(),
+            json!({"error": "invalid_request", "error_description": "an access token is required"}),
+        ),
+        Some(error) => {
+            let (status, code, description) = match error {
+                BearerError::InvalidRequest => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the request carries a malformed token",
+                ),
+                BearerError::InvalidToken => (
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "the access token is not valid",
+                ),
+                BearerError::InsufficientScope => (
+                    StatusCode::FORBIDDEN,
+                    "insufficient_scope",
+                    "the access token lacks the openid scope",
+                ),
+            };
+            let scope = match error {
+                BearerError::InsufficientScope => ", scope=\"openid\"",
+                _ => "",
+            };
+            (
+                status,
+                format!(
+                    "Bearer realm=\"portcullis\", error=\"{code}\", error_description=\"{description}\"{scope}"
+                ),
+                json!({"error": code, "error_description": description}),
+            )
+        }
+    };
+    let mut response = (status, Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        headers.insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::endpoints::{authorize, discovery, introspect, jwks, token};
+use crate::endpoints::{authorize, discovery, introspect, jwks, token, userinfo};
 use crate::state::AppState;
 use crate::web;
 
@@ -24,6 +24,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/jwks.json", get(jwks::jwks))
         .route("/token", post(token::token))
         .route("/authorize", get(authorize::authorize))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
         .route("/assets/style.css", get(stylesheet))

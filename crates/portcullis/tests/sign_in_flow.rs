@@ -354,6 +354,37 @@ async fn a_user_signs_in_consents_and_the_app_gets_verified_tokens() {
         );
         assert_eq!(access["client_id"], setup.client_id.as_str());
 
+        // The user's claims, as far as the scopes allow (profile, not email).
+        let http = reqwest::Client::new();
+        let userinfo = format!("{}/userinfo", setup.server.url);
+        for request in [http.get(&userinfo), http.post(&userinfo)] {
+            let response = request.bearer_auth(access_token).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let info: Value = response.json().await.unwrap();
+            assert_eq!(
+                info,
+                serde_json::json!({"sub": claims["sub"], "preferred_username": "alice"})
+            );
+        }
+        let response = http.get(&userinfo).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            "Bearer realm=\"portcullis\""
+        );
+        let response = http
+            .get(&userinfo)
+            .bearer_auth("not.a.token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+
         // A code works once.
         let (status, error) = exchange(&setup, &code, VERIFIER).await;
         assert_eq!(
@@ -375,6 +406,46 @@ async fn a_user_signs_in_consents_and_the_app_gets_verified_tokens() {
         );
         let (status, _) = exchange(&setup, code, VERIFIER).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // A machine token (no openid scope) reads no user info.
+        let (id, secret) = setup
+            .server
+            .create_client(&[
+                "--name",
+                "svc",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "read",
+            ])
+            .await;
+        let machine: Value = http
+            .post(format!("{}/token", setup.server.url))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let response = http
+            .get(&userinfo)
+            .bearer_auth(machine["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+        // A disabled user's tokens read nothing.
+        cli(&setup.server, &["user", "disable", "alice"], "");
+        let response = http
+            .get(&userinfo)
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         setup.server.stop().await;
     }
 }

@@ -418,7 +418,7 @@ async fn discovery_lists_only_what_is_implemented() {
             serde_json::json!(["S256"])
         );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-        assert!(doc.get("userinfo_endpoint").is_none(), "no /userinfo yet");
+        assert_eq!(doc["userinfo_endpoint"], format!("{}/userinfo", server.url));
     }
     let response = reqwest::get(format!("{}/jwks.json", server.url))
         .await

@@ -5,3 +5,4 @@ pub(crate) mod discovery;
 pub(crate) mod introspect;
 pub(crate) mod jwks;
 pub(crate) mod token;
+pub(crate) mod userinfo;

@@ -67,8 +67,11 @@ impl GrantType {
     ];
 
     /// The grants the token endpoint serves today (what discovery lists).
-    pub const AT_TOKEN_ENDPOINT: [GrantType; 2] =
-        [GrantType::AuthorizationCode, GrantType::ClientCredentials];
+    pub const AT_TOKEN_ENDPOINT: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+    ];
 
     /// The registered name.
     pub const fn as_str(self) -> &'static str {

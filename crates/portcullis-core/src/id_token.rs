@@ -7,7 +7,8 @@ use portcullis_jose::Algorithm;
 use serde::Serialize;
 
 use crate::grant::authorization_code::CodeRecord;
-use crate::{Seconds, UnixTime};
+use crate::user::UserId;
+use crate::{ClientId, Seconds, UnixTime};
 
 /// The claims of an ID token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,9 +34,44 @@ pub struct IdTokenClaims {
     pub azp: String,
 }
 
+/// Who and what an ID token speaks of.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// The user.
+    pub user: &'a UserId,
+    /// The client (the audience).
+    pub client: &'a ClientId,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// The authorization request's nonce (none on a refresh).
+    pub nonce: Option<&'a str>,
+}
+
 impl IdTokenClaims {
-    /// The ID token for a redeemed code and the access token issued with it,
-    /// to be signed with `alg`.
+    /// The ID token for `subject`, issued with `access_token`, to be signed
+    /// with `alg`.
+    pub fn new(
+        issuer: &str,
+        subject: Subject<'_>,
+        access_token: &str,
+        alg: Algorithm,
+        now: UnixTime,
+        lifetime: Seconds,
+    ) -> Self {
+        IdTokenClaims {
+            iss: issuer.to_owned(),
+            sub: subject.user.as_str().to_owned(),
+            aud: subject.client.as_str().to_owned(),
+            exp: (now + lifetime).0,
+            iat: now.0,
+            auth_time: subject.auth_time.0,
+            nonce: subject.nonce.map(str::to_owned),
+            at_hash: half_hash(alg, access_token),
+            azp: subject.client.as_str().to_owned(),
+        }
+    }
+
+    /// The ID token for a redeemed code.
     pub fn for_code(
         issuer: &str,
         code: &CodeRecord,
@@ -44,17 +80,13 @@ impl IdTokenClaims {
         now: UnixTime,
         lifetime: Seconds,
     ) -> Self {
-        IdTokenClaims {
-            iss: issuer.to_owned(),
-            sub: code.user_id.as_str().to_owned(),
-            aud: code.client_id.as_str().to_owned(),
-            exp: (now + lifetime).0,
-            iat: now.0,
-            auth_time: code.auth_time.0,
-            nonce: code.nonce.clone(),
-            at_hash: half_hash(alg, access_token),
-            azp: code.client_id.as_str().to_owned(),
-        }
+        let subject = Subject {
+            user: &code.user_id,
+            client: &code.client_id,
+            auth_time: code.auth_time,
+            nonce: code.nonce.as_deref(),
+        };
+        Self::new(issuer, subject, access_token, alg, now, lifetime)
     }
 }
 

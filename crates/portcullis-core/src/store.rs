@@ -4,10 +4,22 @@
 use async_trait::async_trait;
 
 use crate::grant::authorization_code::{CodeRecord, TokenHash};
+use crate::grant::refresh_token::RefreshRecord;
 use crate::password::PasswordHash;
 use crate::session::SessionRecord;
 use crate::user::{User, UserId};
 use crate::{Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, UnixTime};
+
+/// What presenting a refresh token found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// The token, now marked used: this caller may rotate it.
+    Fresh(RefreshRecord),
+    /// The token was used (or revoked) before: its family is now revoked.
+    Reused(RefreshRecord),
+    /// No such token.
+    Unknown,
+}
 
 /// What redeeming an authorization code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +90,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Marks a code used at `now`, atomically: of concurrent callers, one gets
     /// [`Redemption::Fresh`].
     async fn redeem_code(&self, hash: &TokenHash, now: UnixTime) -> Result<Redemption, StoreError>;
+
+    /// Stores a refresh token.
+    async fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError>;
+    /// Marks a refresh token used at `now`, atomically (one caller gets
+    /// [`RefreshUse::Fresh`]); a token used or revoked before revokes its
+    /// whole family.
+    async fn use_refresh(&self, hash: &TokenHash, now: UnixTime) -> Result<RefreshUse, StoreError>;
+    /// Revokes every refresh token of a family (a replayed code or token).
+    async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<(), StoreError>;
 
     /// Stores a session.
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;

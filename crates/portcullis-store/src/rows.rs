@@ -1,6 +1,7 @@
 //! Rows as the database returns them, and their conversion into domain values.
 
 use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
+use portcullis_core::grant::refresh_token::RefreshRecord;
 use portcullis_core::password::PasswordHash;
 use portcullis_core::pkce::CodeChallenge;
 use portcullis_core::redirect_uri::RedirectUri;
@@ -207,6 +208,36 @@ impl TryFrom<SessionRow> for SessionRecord {
             hash: token_hash(&row.hash, "session hash")?,
             user_id: UserId::from_stored(row.user_id),
             auth_time: UnixTime(row.auth_time),
+            expires_at: UnixTime(row.expires_at),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct RefreshRow {
+    pub hash: Vec<u8>,
+    pub family: Vec<u8>,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+impl TryFrom<RefreshRow> for RefreshRecord {
+    type Error = StoreError;
+
+    fn try_from(row: RefreshRow) -> Result<Self, StoreError> {
+        Ok(RefreshRecord {
+            hash: token_hash(&row.hash, "refresh token hash")?,
+            family: token_hash(&row.family, "refresh token family")?,
+            client_id: ClientId::parse(&row.client_id)
+                .ok_or_else(|| corrupt("refresh client id"))?,
+            user_id: UserId::from_stored(row.user_id),
+            scope: ScopeSet::parse(&row.scope).ok_or_else(|| corrupt("refresh scope"))?,
+            auth_time: UnixTime(row.auth_time),
+            issued_at: UnixTime(row.issued_at),
             expires_at: UnixTime(row.expires_at),
         })
     }

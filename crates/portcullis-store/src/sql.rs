@@ -2,16 +2,17 @@
 
 use async_trait::async_trait;
 use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
+use portcullis_core::grant::refresh_token::RefreshRecord;
 use portcullis_core::password::PasswordHash;
 use portcullis_core::session::SessionRecord;
-use portcullis_core::store::Redemption;
+use portcullis_core::store::{Redemption, RefreshUse};
 use portcullis_core::user::{User, UserId};
 use portcullis_core::{
     Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, Store, StoreError, UnixTime,
 };
 use sqlx::{PgPool, SqlitePool};
 
-use crate::rows::{ClientRow, CodeRow, KeyRow, SessionRow, UserRow, client_columns};
+use crate::rows::{ClientRow, CodeRow, KeyRow, RefreshRow, SessionRow, UserRow, client_columns};
 
 /// The store on embedded SQLite.
 #[derive(Debug)]
@@ -250,6 +251,65 @@ macro_rules! implement_store {
                     Some(row) if won => Redemption::Fresh(row.try_into()?),
                     Some(row) => Redemption::Reused(row.try_into()?),
                 })
+            }
+
+            async fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (hash, family, client_id, user_id, scope, auth_time, \
+                     issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(token.hash.0.to_vec())
+                .bind(token.family.0.to_vec())
+                .bind(token.client_id.as_str())
+                .bind(token.user_id.as_str())
+                .bind(token.scope.to_string())
+                .bind(token.auth_time.0)
+                .bind(token.issued_at.0)
+                .bind(token.expires_at.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn use_refresh(&self, hash: &TokenHash, now: UnixTime) -> Result<RefreshUse, StoreError> {
+                let won = sqlx::query(
+                    "UPDATE refresh_tokens SET used_at = $1 \
+                     WHERE hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(hash.0.to_vec())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?
+                .rows_affected()
+                    == 1;
+                let row = sqlx::query_as::<_, RefreshRow>("SELECT * FROM refresh_tokens WHERE hash = $1")
+                    .bind(hash.0.to_vec())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                let Some(row) = row else {
+                    return Ok(RefreshUse::Unknown);
+                };
+                let record = RefreshRecord::try_from(row)?;
+                if won {
+                    return Ok(RefreshUse::Fresh(record));
+                }
+                self.revoke_family(&record.family, now).await?;
+                Ok(RefreshUse::Reused(record))
+            }
+
+            async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(family.0.to_vec())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
             }
 
             async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

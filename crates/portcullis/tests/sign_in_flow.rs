@@ -189,10 +189,12 @@ async fn setup(kind: portcullis_testkit::StoreKind) -> Setup {
             "--public",
             "--grant-type",
             "authorization_code",
+            "--grant-type",
+            "refresh_token",
             "--redirect-uri",
             CALLBACK,
             "--scope",
-            "openid profile email",
+            "openid profile email offline_access",
             "--json",
         ])
         .await;
@@ -227,8 +229,12 @@ fn authorize_url(setup: &Setup, extra: &[(&str, &str)]) -> String {
 }
 
 /// Signs in and consents; returns the code from the callback.
-async fn sign_in_and_consent(setup: &Setup, browser: &mut Browser) -> String {
-    let (status, headers, html) = browser.get(&authorize_url(setup, &[])).await;
+async fn sign_in_and_consent(
+    setup: &Setup,
+    browser: &mut Browser,
+    extra: &[(&str, &str)],
+) -> String {
+    let (status, headers, html) = browser.get(&authorize_url(setup, extra)).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
@@ -241,7 +247,7 @@ async fn sign_in_and_consent(setup: &Setup, browser: &mut Browser) -> String {
     assert!(html.contains("Sign in") && html.contains("Courses SPA"));
 
     let url = format!("{}/login", setup.server.url);
-    let (status, _, html) = browser
+    let (status, headers, html) = browser
         .post(
             &url,
             &[
@@ -252,11 +258,12 @@ async fn sign_in_and_consent(setup: &Setup, browser: &mut Browser) -> String {
             ],
         )
         .await;
+    if status == StatusCode::SEE_OTHER {
+        // Consent given before is remembered: straight back with a code.
+        return code_from(&headers);
+    }
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(
-        html.contains("Allow Courses SPA?") && html.contains("See your name"),
-        "{html}"
-    );
+    assert!(html.contains("Allow Courses SPA?"), "{html}");
 
     let url = format!("{}/consent", setup.server.url);
     let (status, headers, body) = browser
@@ -270,18 +277,25 @@ async fn sign_in_and_consent(setup: &Setup, browser: &mut Browser) -> String {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
-    let location = headers[LOCATION].to_str().unwrap().to_owned();
-    assert!(
-        location.starts_with("http://127.0.0.1:43210/callback?"),
-        "{location}"
-    );
-    let pairs = query_of(&location);
-    assert_eq!(param(&pairs, "state"), Some("af0ifjsldkj"));
+    let code = code_from(&headers);
+    let pairs = query_of(headers[LOCATION].to_str().unwrap());
     assert_eq!(
         param(&pairs, "iss"),
         Some(setup.server.url.as_str()),
         "RFC 9207"
     );
+    code
+}
+
+/// The code of a redirect to the callback, checking where it goes and its state.
+fn code_from(headers: &HeaderMap) -> String {
+    let location = headers[LOCATION].to_str().unwrap();
+    assert!(
+        location.starts_with("http://127.0.0.1:43210/callback?"),
+        "{location}"
+    );
+    let pairs = query_of(location);
+    assert_eq!(param(&pairs, "state"), Some("af0ifjsldkj"));
     param(&pairs, "code").unwrap().to_owned()
 }
 
@@ -306,12 +320,16 @@ async fn a_user_signs_in_consents_and_the_app_gets_verified_tokens() {
     for kind in store_kinds() {
         let setup = setup(kind).await;
         let mut browser = Browser::new();
-        let code = sign_in_and_consent(&setup, &mut browser).await;
+        let code = sign_in_and_consent(&setup, &mut browser, &[]).await;
 
         let (status, tokens) = exchange(&setup, &code, VERIFIER).await;
         assert_eq!(status, StatusCode::OK, "{kind:?}: {tokens}");
         assert_eq!(tokens["token_type"], "Bearer");
         assert_eq!(tokens["scope"], "openid profile");
+        assert!(
+            tokens.get("refresh_token").is_none(),
+            "no offline_access, no refresh token"
+        );
 
         // The ID token verifies with the published JWKS, independently.
         let jwks: JwkSet = reqwest::get(format!("{}/jwks.json", setup.server.url))
@@ -556,4 +574,88 @@ async fn what_an_attacker_or_a_careless_app_tries_is_refused() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     setup.server.stop().await;
+}
+
+async fn refresh(setup: &Setup, token: &str, scope: Option<&str>) -> (StatusCode, Value) {
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", token),
+        ("client_id", setup.client_id.as_str()),
+    ];
+    if let Some(scope) = scope {
+        form.push(("scope", scope));
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{}/token", setup.server.url))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
+    for kind in store_kinds() {
+        let setup = setup(kind).await;
+        let mut browser = Browser::new();
+        let offline = [("scope", "openid profile offline_access")];
+        let code = sign_in_and_consent(&setup, &mut browser, &offline).await;
+        let (status, tokens) = exchange(&setup, &code, VERIFIER).await;
+        assert_eq!(status, StatusCode::OK, "{kind:?}: {tokens}");
+        let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+        // Each use returns a new refresh token, a new access token and an ID token.
+        let (status, refreshed) = refresh(&setup, &first, None).await;
+        assert_eq!(status, StatusCode::OK, "{refreshed}");
+        let second = refreshed["refresh_token"].as_str().unwrap().to_owned();
+        assert_ne!(second, first);
+        assert_eq!(refreshed["scope"], "offline_access openid profile");
+        assert!(refreshed["id_token"].is_string());
+
+        // Narrowing is allowed; widening is not.
+        let (status, narrowed) = refresh(&setup, &second, Some("openid")).await;
+        assert_eq!(status, StatusCode::OK, "{narrowed}");
+        assert_eq!(narrowed["scope"], "openid");
+        let third = narrowed["refresh_token"].as_str().unwrap().to_owned();
+        let (status, error) = refresh(&setup, &third, Some("openid email")).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+        );
+
+        // Replaying a rotated token revokes the whole family, the newest included.
+        let (status, error) = refresh(&setup, &first, None).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+        );
+        let (status, _) = refresh(&setup, &third, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "the family is revoked");
+
+        // A replayed code revokes the refresh tokens it produced.
+        let code = sign_in_and_consent(&setup, &mut Browser::new(), &offline).await;
+        let (_, tokens) = exchange(&setup, &code, VERIFIER).await;
+        let fresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+        let (status, _) = exchange(&setup, &code, VERIFIER).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = refresh(&setup, &fresh, None).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "revoked with the replayed code"
+        );
+
+        // A disabled user cannot refresh.
+        let code = sign_in_and_consent(&setup, &mut Browser::new(), &offline).await;
+        let (_, tokens) = exchange(&setup, &code, VERIFIER).await;
+        cli(&setup.server, &["user", "disable", "alice"], "");
+        let (status, error) =
+            refresh(&setup, tokens["refresh_token"].as_str().unwrap(), None).await;
+        assert_eq!(
+            (status, error["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+        );
+        setup.server.stop().await;
+    }
 }

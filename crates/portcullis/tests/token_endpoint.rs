@@ -402,7 +402,7 @@ async fn discovery_lists_only_what_is_implemented() {
         assert_eq!(doc["token_endpoint"], format!("{}/token", server.url));
         assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["authorization_code", "client_credentials"])
+            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],

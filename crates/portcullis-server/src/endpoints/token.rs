@@ -7,9 +7,11 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::access_token::{AccessTokenGrant, TYP};
 use portcullis_core::grant::authorization_code::{self, TokenHash};
 use portcullis_core::grant::client_credentials::{self, ClientCredentialsRequest};
-use portcullis_core::id_token::IdTokenClaims;
-use portcullis_core::store::Redemption;
-use portcullis_core::{Resource, TokenError};
+use portcullis_core::grant::refresh_token::{self, IssuedRefresh};
+use portcullis_core::id_token::{IdTokenClaims, Subject};
+use portcullis_core::store::{Redemption, RefreshUse};
+use portcullis_core::user::UserId;
+use portcullis_core::{Client, Resource, ScopeSet, TokenError, UnixTime};
 use serde::Serialize;
 
 use crate::client_auth;
@@ -27,6 +29,16 @@ struct TokenResponse<'a> {
     scope: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+}
+
+/// What a grant for a signed-in user adds to the access token.
+struct UserGrant {
+    user: UserId,
+    auth_time: UnixTime,
+    nonce: Option<String>,
+    refresh: Option<IssuedRefresh>,
 }
 
 pub(crate) async fn token(
@@ -36,25 +48,27 @@ pub(crate) async fn token(
 ) -> Result<Response, ApiError> {
     let form = Form::read(&headers, body, state.max_body_bytes, &["resource"]).await?;
     let grant_type = form.require("grant_type")?;
-    let client = if grant_type == "authorization_code" {
+    let client = if grant_type == "authorization_code" || grant_type == "refresh_token" {
         client_auth::authenticate_or_public(&state, &headers, &form).await?
     } else {
         client_auth::authenticate(&state, &headers, &form).await?
     };
     let now = system_now();
-    let mut redeemed = None;
-    let grant = match grant_type {
+    let (grant, for_user) = match grant_type {
         "client_credentials" => {
             let request =
                 ClientCredentialsRequest::parse(form.get("scope"), &form.all("resource"))?;
-            client_credentials::grant(&client, request, &state.token_policy, now)?
+            let grant = client_credentials::grant(&client, request, &state.token_policy, now)?;
+            (grant, None)
         }
         "authorization_code" => {
             let code = form.require("code")?;
             let record = match state.store.redeem_code(&TokenHash::of(code), now).await? {
                 Redemption::Fresh(record) => record,
                 Redemption::Reused(record) => {
-                    tracing::warn!(client_id = %record.client_id, "an authorization code was presented twice");
+                    // RFC 6749 section 4.1.2: revoke what the first redemption issued.
+                    state.store.revoke_family(&record.hash, now).await?;
+                    tracing::warn!(client_id = %record.client_id, "an authorization code was presented twice; its refresh tokens are revoked");
                     return Err(TokenError::InvalidGrant("the code has already been used").into());
                 }
                 Redemption::Unknown => {
@@ -68,28 +82,54 @@ pub(crate) async fn token(
                 form.get("code_verifier"),
                 now,
             )?;
-            let user = state.store.user(&record.user_id).await?;
-            if user.is_none_or(|u| u.disabled) {
-                return Err(TokenError::InvalidGrant("the user can no longer sign in").into());
-            }
-            let audiences = if client.audiences.is_empty() {
-                Resource::parse(&state.token_policy.issuer)
-                    .into_iter()
-                    .collect()
-            } else {
-                client.audiences.clone()
+            require_active_user(&state, &record.user_id).await?;
+            let refresh = refresh_token::offered(&client, &record.scope)
+                .then(|| refresh_token::first(&record, now));
+            let grant =
+                user_access_token(&state, &client, &record.user_id, record.scope.clone(), now);
+            let for_user = UserGrant {
+                user: record.user_id,
+                auth_time: record.auth_time,
+                nonce: record.nonce,
+                refresh,
             };
-            let grant = AccessTokenGrant::new(
-                &state.token_policy.issuer,
-                record.user_id.as_str(),
-                &client.id,
-                &audiences,
-                record.scope.clone(),
-                now,
-                state.token_policy.access_token_lifetime,
-            );
-            redeemed = Some(record);
-            grant
+            (grant, Some(for_user))
+        }
+        "refresh_token" => {
+            let presented = form.require("refresh_token")?;
+            let requested = match form.get("scope") {
+                None => None,
+                Some(text) => Some(
+                    ScopeSet::parse(text)
+                        .ok_or_else(|| TokenError::InvalidScope("the scope is malformed".into()))?,
+                ),
+            };
+            let record = match state
+                .store
+                .use_refresh(&TokenHash::of(presented), now)
+                .await?
+            {
+                RefreshUse::Fresh(record) => record,
+                RefreshUse::Reused(record) => {
+                    tracing::warn!(client_id = %record.client_id, "a rotated refresh token was presented again; its family is revoked");
+                    return Err(
+                        TokenError::InvalidGrant("the refresh token is no longer valid").into(),
+                    );
+                }
+                RefreshUse::Unknown => {
+                    return Err(TokenError::InvalidGrant("the refresh token is not valid").into());
+                }
+            };
+            let (scope, next) = refresh_token::rotate(&record, &client, requested, now)?;
+            require_active_user(&state, &record.user_id).await?;
+            let grant = user_access_token(&state, &client, &record.user_id, scope, now);
+            let for_user = UserGrant {
+                user: record.user_id,
+                auth_time: record.auth_time,
+                nonce: None,
+                refresh: Some(next),
+            };
+            (grant, Some(for_user))
         }
         other => {
             return Err(TokenError::UnsupportedGrantType(format!(
@@ -102,26 +142,33 @@ pub(crate) async fn token(
         .keys
         .signer(now)
         .ok_or_else(|| ApiError::Internal("no active signing key".into()))?;
-    let access_token = key
-        .sign_jwt(TYP, &grant.claims)
-        .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
-    let id_token = match redeemed {
-        Some(record) if record.scope.iter().any(|s| s.as_str() == "openid") => {
-            let claims = IdTokenClaims::for_code(
+    let sign_error = |e: portcullis_jose::Error| ApiError::Internal(format!("signing failed: {e}"));
+    let access_token = key.sign_jwt(TYP, &grant.claims).map_err(sign_error)?;
+    let mut id_token = None;
+    let mut refresh_token = None;
+    if let Some(for_user) = for_user {
+        if grant.scope.iter().any(|s| s.as_str() == "openid") {
+            let subject = Subject {
+                user: &for_user.user,
+                client: &client.id,
+                auth_time: for_user.auth_time,
+                nonce: for_user.nonce.as_deref(),
+            };
+            let claims = IdTokenClaims::new(
                 &state.token_policy.issuer,
-                &record,
+                subject,
                 &access_token,
                 key.alg(),
                 now,
                 state.token_policy.access_token_lifetime,
             );
-            Some(
-                key.sign_jwt("JWT", &claims)
-                    .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?,
-            )
+            id_token = Some(key.sign_jwt("JWT", &claims).map_err(sign_error)?);
         }
-        _ => None,
-    };
+        if let Some(issued) = for_user.refresh {
+            state.store.insert_refresh(&issued.record).await?;
+            refresh_token = Some(issued.token);
+        }
+    }
     tracing::debug!(client_id = %client.id, grant_type, kid = key.kid(), "access token issued");
     let scope = grant.scope.to_string();
     let body = serde_json::to_vec(&TokenResponse {
@@ -130,6 +177,7 @@ pub(crate) async fn token(
         expires_in: grant.lifetime.0,
         scope: &scope,
         id_token,
+        refresh_token,
     })
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
@@ -144,4 +192,39 @@ pub(crate) async fn token(
         body,
     )
         .into_response())
+}
+
+/// A disabled or deleted user gets no more tokens.
+async fn require_active_user(state: &AppState, user: &UserId) -> Result<(), ApiError> {
+    match state.store.user(user).await? {
+        Some(user) if !user.disabled => Ok(()),
+        _ => Err(TokenError::InvalidGrant("the user can no longer sign in").into()),
+    }
+}
+
+/// An access token for `user` via `client`: for the client's audiences, or
+/// the issuer when it has none.
+fn user_access_token(
+    state: &AppState,
+    client: &Client,
+    user: &UserId,
+    scope: ScopeSet,
+    now: UnixTime,
+) -> AccessTokenGrant {
+    let audiences: Vec<Resource> = if client.audiences.is_empty() {
+        Resource::parse(&state.token_policy.issuer)
+            .into_iter()
+            .collect()
+    } else {
+        client.audiences.clone()
+    };
+    AccessTokenGrant::new(
+        &state.token_policy.issuer,
+        user.as_str(),
+        &client.id,
+        &audiences,
+        scope,
+        now,
+        state.token_policy.access_token_lifetime,
+    )
 }

@@ -1,0 +1,126 @@
+//! Refresh tokens (RFC 6749 section 6, RFC 9700 section 4.14): opaque, stored
+//! as hashes, rotated on every use; presenting a rotated token again revokes
+//! its whole family, since either the client or an attacker holds a copy.
+
+use crate::grant::authorization_code::{CodeRecord, TokenHash};
+use crate::user::UserId;
+use crate::{Client, ClientId, GrantType, ScopeSet, Seconds, TokenError, UnixTime, random};
+
+/// How long a refresh token lives unused.
+pub const REFRESH_LIFETIME: Seconds = Seconds(30 * 24 * 3600);
+
+/// A stored refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// The sign-in it descends from (the hash of its authorization code).
+    pub family: TokenHash,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user.
+    pub user_id: UserId,
+    /// The scope it may grant (never widened).
+    pub scope: ScopeSet,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// After this, it is refused.
+    pub expires_at: UnixTime,
+}
+
+/// A refresh token to return (once) and its record to store.
+#[derive(Debug, Clone)]
+pub struct IssuedRefresh {
+    /// The token: 256 random bits.
+    pub token: String,
+    /// What to store.
+    pub record: RefreshRecord,
+}
+
+/// Whether a token response for `client` with `scope` carries a refresh
+/// token: the client must be registered for it, and an OpenID Connect
+/// request must ask for `offline_access` (OIDC Core 11).
+pub fn offered(client: &Client, scope: &ScopeSet) -> bool {
+    let has = |name: &str| scope.iter().any(|s| s.as_str() == name);
+    client.allows(GrantType::RefreshToken) && (has("offline_access") || !has("openid"))
+}
+
+fn issue(
+    family: TokenHash,
+    client_id: &ClientId,
+    user_id: &UserId,
+    scope: ScopeSet,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> IssuedRefresh {
+    let token = random::token::<32>();
+    IssuedRefresh {
+        record: RefreshRecord {
+            hash: TokenHash::of(&token),
+            family,
+            client_id: client_id.clone(),
+            user_id: user_id.clone(),
+            scope,
+            auth_time,
+            issued_at: now,
+            expires_at: now + REFRESH_LIFETIME,
+        },
+        token,
+    }
+}
+
+/// The first refresh token of a sign-in, issued with a redeemed code.
+pub fn first(code: &CodeRecord, now: UnixTime) -> IssuedRefresh {
+    issue(
+        code.hash,
+        &code.client_id,
+        &code.user_id,
+        code.scope.clone(),
+        code.auth_time,
+        now,
+    )
+}
+
+/// Checks a refresh request against the presented (now used) token, and
+/// returns the scope to grant and its successor.
+pub fn rotate(
+    record: &RefreshRecord,
+    client: &Client,
+    requested: Option<ScopeSet>,
+    now: UnixTime,
+) -> Result<(ScopeSet, IssuedRefresh), TokenError> {
+    if !client.allows(GrantType::RefreshToken) {
+        return Err(TokenError::UnauthorizedClient(
+            "this client may not use refresh tokens",
+        ));
+    }
+    if record.client_id != client.id {
+        return Err(TokenError::InvalidGrant(
+            "the refresh token was not issued to this client",
+        ));
+    }
+    if now >= record.expires_at {
+        return Err(TokenError::InvalidGrant("the refresh token has expired"));
+    }
+    let scope = match requested {
+        None => record.scope.clone(),
+        Some(requested) if requested.is_subset_of(&record.scope) => requested,
+        Some(_) => {
+            return Err(TokenError::InvalidScope(
+                "a refresh may narrow the scope, never widen it".into(),
+            ));
+        }
+    };
+    // The successor keeps the original scope, so a narrowed refresh can widen back.
+    let next = issue(
+        record.family,
+        &record.client_id,
+        &record.user_id,
+        record.scope.clone(),
+        record.auth_time,
+        now,
+    );
+    Ok((scope, next))
+}

@@ -67,10 +67,11 @@ impl GrantType {
     ];
 
     /// The grants the token endpoint serves today (what discovery lists).
-    pub const AT_TOKEN_ENDPOINT: [GrantType; 3] = [
+    pub const AT_TOKEN_ENDPOINT: [GrantType; 4] = [
         GrantType::AuthorizationCode,
         GrantType::ClientCredentials,
         GrantType::RefreshToken,
+        GrantType::Password,
     ];
 
     /// The registered name.

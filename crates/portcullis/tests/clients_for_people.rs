@@ -215,7 +215,12 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
         .unwrap();
     assert_eq!(
         discovery["grant_types_supported"],
-        serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+        serde_json::json!([
+            "authorization_code",
+            "client_credentials",
+            "refresh_token",
+            "password"
+        ])
     );
     server.stop().await;
 }

@@ -248,6 +248,12 @@ async fn every_rfc_6749_error_case_is_answered_exactly() {
                 good,
                 vec![("grant_type", "password")],
                 StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+            ),
+            (
+                good,
+                vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
+                StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
             ),
             (
@@ -402,7 +408,12 @@ async fn discovery_lists_only_what_is_implemented() {
         assert_eq!(doc["token_endpoint"], format!("{}/token", server.url));
         assert_eq!(
             doc["grant_types_supported"],
-            serde_json::json!(["authorization_code", "client_credentials", "refresh_token"])
+            serde_json::json!([
+                "authorization_code",
+                "client_credentials",
+                "refresh_token",
+                "password"
+            ])
         );
         assert_eq!(
             doc["token_endpoint_auth_methods_supported"],

@@ -83,6 +83,17 @@ pub fn first(code: &CodeRecord, now: UnixTime) -> IssuedRefresh {
     )
 }
 
+/// The first refresh token of a password-grant sign-in (a family of its own).
+pub fn first_for_password(
+    client: &ClientId,
+    user: &UserId,
+    scope: ScopeSet,
+    now: UnixTime,
+) -> IssuedRefresh {
+    let family = TokenHash::of(&random::token::<32>());
+    issue(family, client, user, scope, now, now)
+}
+
 /// Checks a refresh request against the presented (now used) token, and
 /// returns the scope to grant and its successor.
 pub fn rotate(

@@ -7,10 +7,13 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::access_token::{AccessTokenGrant, TYP};
 use portcullis_core::grant::authorization_code::{self, TokenHash};
 use portcullis_core::grant::client_credentials::{self, ClientCredentialsRequest};
+use portcullis_core::grant::password;
 use portcullis_core::grant::refresh_token::{self, IssuedRefresh};
 use portcullis_core::id_token::{IdTokenClaims, Subject};
+use portcullis_core::password::{Password, PasswordHash};
 use portcullis_core::store::{Redemption, RefreshUse};
 use portcullis_core::user::UserId;
+use portcullis_core::user::Username;
 use portcullis_core::{Client, Resource, ScopeSet, TokenError, UnixTime};
 use serde::Serialize;
 
@@ -48,7 +51,10 @@ pub(crate) async fn token(
 ) -> Result<Response, ApiError> {
     let form = Form::read(&headers, body, state.max_body_bytes, &["resource"]).await?;
     let grant_type = form.require("grant_type")?;
-    let client = if grant_type == "authorization_code" || grant_type == "refresh_token" {
+    let client = if matches!(
+        grant_type,
+        "authorization_code" | "refresh_token" | "password"
+    ) {
         client_auth::authenticate_or_public(&state, &headers, &form).await?
     } else {
         client_auth::authenticate(&state, &headers, &form).await?
@@ -128,6 +134,46 @@ pub(crate) async fn token(
                 auth_time: record.auth_time,
                 nonce: None,
                 refresh: Some(next),
+            };
+            (grant, Some(for_user))
+        }
+        "password" => {
+            let scope = password::check_request(&client, form.get("scope"))?;
+            let username = form.require("username")?.to_owned();
+            let presented = Password::presented(form.require("password")?);
+            let user = match Username::parse(&username) {
+                Ok(name) => state.store.user_by_username(&name.key()).await?,
+                Err(_) => None,
+            };
+            // The same work, and the same answer, whether or not the account exists.
+            let checked = user.clone();
+            let verified = tokio::task::spawn_blocking(move || match &checked {
+                Some(user) => user.password_hash.verify(&presented),
+                None => {
+                    PasswordHash::verify_nothing(&presented);
+                    false
+                }
+            })
+            .await
+            .unwrap_or(false);
+            let user = match user {
+                Some(user) if verified && !user.disabled => user,
+                _ => {
+                    tracing::info!(client_id = %client.id, "failed password grant");
+                    return Err(
+                        TokenError::InvalidGrant("the username or password is not right").into(),
+                    );
+                }
+            };
+            let refresh = refresh_token::offered(&client, &scope).then(|| {
+                refresh_token::first_for_password(&client.id, &user.id, scope.clone(), now)
+            });
+            let grant = user_access_token(&state, &client, &user.id, scope, now);
+            let for_user = UserGrant {
+                user: user.id,
+                auth_time: now,
+                nonce: None,
+                refresh,
             };
             (grant, Some(for_user))
         }

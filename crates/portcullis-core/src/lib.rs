@@ -22,6 +22,7 @@ pub mod scope;
 pub mod secret;
 pub mod session;
 pub mod store;
+pub mod throttle;
 pub mod time;
 pub mod token_error;
 pub mod user;

@@ -18,6 +18,7 @@ use crate::signing_keys::{KeyLoadError, SigningKeys};
 use crate::state::{AppState, Inner};
 use crate::web::Cookies;
 use crate::{Settings, router};
+use portcullis_core::throttle::{Throttle, ThrottlePolicy};
 
 /// Why the server (or a CLI command) could not start; `Display` is one line.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +162,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         max_body_bytes: settings.max_body_bytes,
         discovery: discovery::document(&issuer, settings.signing_alg),
         cookies: Cookies::for_issuer(&issuer),
+        throttle: std::sync::Mutex::new(Throttle::new(ThrottlePolicy::default())),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
     }));
     Ok(Server {
@@ -199,7 +201,9 @@ impl Server {
                 }
             }
         });
-        let result = axum::serve(self.listener, router::router(self.state))
+        let app = router::router(self.state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         refresher.abort();

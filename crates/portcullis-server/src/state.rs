@@ -9,6 +9,7 @@ use portcullis_core::grant::client_credentials::TokenPolicy;
 use crate::client_cache::ClientCache;
 use crate::signing_keys::SigningKeys;
 use crate::web::Cookies;
+use portcullis_core::throttle::Throttle;
 
 /// Shared state, cloned into each handler.
 #[derive(Debug, Clone)]
@@ -27,6 +28,19 @@ pub(crate) struct Inner {
     pub jwks_cache_control: String,
     /// Cookie names and attributes for the sign-in pages.
     pub cookies: Cookies,
+    /// Failed sign-in counts, per account name and per address.
+    pub throttle: std::sync::Mutex<Throttle>,
+}
+
+impl Inner {
+    /// Runs `f` on the sign-in throttle (a poisoned lock still holds counts).
+    pub fn throttle<T>(&self, f: impl FnOnce(&mut Throttle) -> T) -> T {
+        let mut guard = self
+            .throttle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard)
+    }
 }
 
 impl std::ops::Deref for AppState {

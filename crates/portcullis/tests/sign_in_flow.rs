@@ -659,3 +659,63 @@ async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
         setup.server.stop().await;
     }
 }
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_name_for_a_while() {
+    let setup = setup(portcullis_testkit::StoreKind::Sqlite).await;
+    let mut browser = Browser::new();
+    let (_, _, html) = browser.get(&authorize_url(&setup, &[])).await;
+    let (csrf, request) = (hidden(&html, "csrf"), hidden(&html, "request"));
+    let login = format!("{}/login", setup.server.url);
+    let attempt = |password: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("request", request.clone()),
+            ("username", "alice".to_owned()),
+            ("password", password.to_owned()),
+        ]
+    };
+    for _ in 0..5 {
+        let form = attempt("guess");
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, _) = browser.post(&login, &form).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits: the lock does not depend on it.
+    let form = attempt("down the rabbit hole");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, headers, html) = browser.post(&login, &form).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: i64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert!(html.contains("Too many failed attempts"), "{html}");
+    // An account name that does not exist is locked the same way, so the lock
+    // tells nothing about which names exist.
+    for _ in 0..6 {
+        let (status, _, _) = browser
+            .post(
+                &login,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("request", request.as_str()),
+                    ("username", "nobody"),
+                    ("password", "guess"),
+                ],
+            )
+            .await;
+        assert!(status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS);
+    }
+    let (status, _, _) = browser
+        .post(
+            &login,
+            &[
+                ("csrf", csrf.as_str()),
+                ("request", request.as_str()),
+                ("username", "nobody"),
+                ("password", "guess"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    setup.server.stop().await;
+}

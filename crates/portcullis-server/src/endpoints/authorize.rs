@@ -10,7 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +22,7 @@ use portcullis_core::password::{Password, PasswordHash};
 use portcullis_core::session::{NewSession, SessionRecord};
 use portcullis_core::user::{User, Username};
 use portcullis_core::{Client, ClientId, Seconds, UnixTime};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::clock::system_now;
@@ -49,6 +50,7 @@ pub(crate) async fn authorize(
 
 pub(crate) async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -66,6 +68,24 @@ pub(crate) async fn login(
         return error_page(StatusCode::BAD_REQUEST, "The sign-in request is not valid.");
     };
     let username_text = form.get("username").unwrap_or("").to_owned();
+    let address = peer.ip().to_string();
+    if let Some(wait) = state.throttle(|t| t.blocked(&username_text, &address, now)) {
+        let minutes = (wait + 59) / 60;
+        let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
+        let (csrf, _) = web::csrf_token(&headers, &state.cookies);
+        let page = LoginPage {
+            client_name: &client.name,
+            error: Some(&message),
+            csrf: &csrf,
+            request: &query,
+            username: &username_text,
+        };
+        let mut response = web::page(StatusCode::TOO_MANY_REQUESTS, &page, None);
+        if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
     let password = Password::presented(form.get("password").unwrap_or(""));
     let username = Username::parse(&username_text).ok();
     let user = match &username {
@@ -89,6 +109,7 @@ pub(crate) async fn login(
     let user = match user {
         Some(user) if verified && !user.disabled => user,
         _ => {
+            state.throttle(|t| t.failed(&username_text, &address, now));
             tracing::info!(client_id = %client.id, "failed sign-in");
             let (csrf, _) = web::csrf_token(&headers, &state.cookies);
             let page = LoginPage {
@@ -102,6 +123,7 @@ pub(crate) async fn login(
         }
     };
     drop(params);
+    state.throttle(|t| t.succeeded(&username_text));
     let session = NewSession::start(&user.id, now, SESSION_LIFETIME);
     if let Err(err) = state.store.insert_session(&session.record).await {
         return unavailable(&err.to_string());

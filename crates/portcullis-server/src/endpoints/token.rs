@@ -1,7 +1,7 @@
 //! `/token` (RFC 6749 section 3.2): client authentication, then the grant.
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::access_token::{AccessTokenGrant, TYP};
@@ -16,6 +16,7 @@ use portcullis_core::user::UserId;
 use portcullis_core::user::Username;
 use portcullis_core::{Client, Resource, ScopeSet, TokenError, UnixTime};
 use serde::Serialize;
+use std::net::SocketAddr;
 
 use crate::client_auth;
 use crate::clock::system_now;
@@ -46,6 +47,7 @@ struct UserGrant {
 
 pub(crate) async fn token(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -140,6 +142,15 @@ pub(crate) async fn token(
         "password" => {
             let scope = password::check_request(&client, form.get("scope"))?;
             let username = form.require("username")?.to_owned();
+            let address = peer.ip().to_string();
+            if state
+                .throttle(|t| t.blocked(&username, &address, now))
+                .is_some()
+            {
+                return Err(
+                    TokenError::InvalidGrant("too many failed sign-ins; try again later").into(),
+                );
+            }
             let presented = Password::presented(form.require("password")?);
             let user = match Username::parse(&username) {
                 Ok(name) => state.store.user_by_username(&name.key()).await?,
@@ -159,6 +170,7 @@ pub(crate) async fn token(
             let user = match user {
                 Some(user) if verified && !user.disabled => user,
                 _ => {
+                    state.throttle(|t| t.failed(&username, &address, now));
                     tracing::info!(client_id = %client.id, "failed password grant");
                     return Err(
                         TokenError::InvalidGrant("the username or password is not right").into(),

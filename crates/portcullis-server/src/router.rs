@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::endpoints::{authorize, discovery, introspect, jwks, token, userinfo};
+use crate::endpoints::{account, authorize, discovery, introspect, jwks, token, userinfo};
 use crate::state::AppState;
 use crate::web;
 
@@ -30,6 +30,9 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
+        .route("/account", get(account::account))
+        .route("/account/password", post(account::change_password))
+        .route("/logout", post(account::logout))
         .route("/assets/style.css", get(stylesheet))
         .route("/introspect", post(introspect::introspect))
         .layer(TimeoutLayer::with_status_code(

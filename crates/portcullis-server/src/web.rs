@@ -32,6 +32,21 @@ pub(crate) struct ConsentPage<'a> {
     pub request: &'a str,
 }
 
+/// The account page.
+#[derive(Template)]
+#[template(path = "account.html")]
+pub(crate) struct AccountPage<'a> {
+    pub claims: Vec<(&'a str, String)>,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+    pub csrf: &'a str,
+}
+
+/// The page after signing out.
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub(crate) struct SignedOutPage;
+
 /// The error page, for what must not be redirected.
 #[derive(Template)]
 #[template(path = "error.html")]
@@ -164,6 +179,11 @@ impl Cookies {
             self.session_name(),
             self.attributes("Lax", max_age)
         )
+    }
+
+    /// `Set-Cookie` that ends the session cookie.
+    pub fn end_session(&self) -> String {
+        format!("{}=; {}", self.session_name(), self.attributes("Lax", 0))
     }
 
     /// `Set-Cookie` for a CSRF token (double submit: the form carries it too).

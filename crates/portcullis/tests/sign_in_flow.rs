@@ -719,3 +719,129 @@ async fn repeated_failures_lock_the_account_name_for_a_while() {
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     setup.server.stop().await;
 }
+
+/// Signs in to the account page; returns the account page's HTML.
+async fn sign_in_to_account(
+    setup: &Setup,
+    browser: &mut Browser,
+    password: &str,
+) -> (StatusCode, String) {
+    let account = format!("{}/account", setup.server.url);
+    let (status, _, html) = browser.get(&account).await;
+    assert_eq!(status, StatusCode::OK);
+    if !html.contains("name=\"password\"") {
+        return (status, html);
+    }
+    let (status, headers, body) = browser
+        .post(
+            &format!("{}/login", setup.server.url),
+            &[
+                ("csrf", &hidden(&html, "csrf")),
+                ("request", ""),
+                ("username", "alice"),
+                ("password", password),
+            ],
+        )
+        .await;
+    if status != StatusCode::SEE_OTHER {
+        return (status, body);
+    }
+    assert_eq!(headers[LOCATION], "/account");
+    let (status, _, html) = browser.get(&account).await;
+    (status, html)
+}
+
+#[tokio::test]
+async fn the_account_page_changes_the_password_and_signs_out() {
+    for kind in store_kinds() {
+        let setup = setup(kind).await;
+        let account = format!("{}/account", setup.server.url);
+        let mut browser = Browser::new();
+        let mut elsewhere = Browser::new();
+        let (status, html) = sign_in_to_account(&setup, &mut browser, "down the rabbit hole").await;
+        assert_eq!(status, StatusCode::OK, "{kind:?}: {html}");
+        assert!(
+            html.contains("alice") && html.contains("alice@example.com"),
+            "{html}"
+        );
+        let (status, _) = sign_in_to_account(&setup, &mut elsewhere, "down the rabbit hole").await;
+        assert_eq!(status, StatusCode::OK);
+
+        let change = format!("{}/account/password", setup.server.url);
+        let csrf = hidden(&html, "csrf");
+        type Case<'a> = (&'a str, &'a str, &'a str, &'a str);
+        let cases: Vec<Case> = vec![
+            (
+                "wrong",
+                "new password 1",
+                "new password 1",
+                "current password is not right",
+            ),
+            (
+                "down the rabbit hole",
+                "new password 1",
+                "new password 2",
+                "differ",
+            ),
+            (
+                "down the rabbit hole",
+                "short",
+                "short",
+                "at least 8 characters",
+            ),
+        ];
+        for (current, new, confirm, message) in cases {
+            let (status, _, html) = browser
+                .post(
+                    &change,
+                    &[
+                        ("csrf", &csrf),
+                        ("current", current),
+                        ("new", new),
+                        ("confirm", confirm),
+                    ],
+                )
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert!(html.contains(message), "{message}: {html}");
+        }
+        let (status, _, html) = browser
+            .post(
+                &change,
+                &[
+                    ("csrf", &csrf),
+                    ("current", "down the rabbit hole"),
+                    ("new", "through the looking glass"),
+                    ("confirm", "through the looking glass"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("signed out everywhere else"), "{html}");
+
+        // This browser stays signed in; the other one is signed out.
+        let (_, _, html) = browser.get(&account).await;
+        assert!(html.contains("Change your password"), "{html}");
+        let (_, _, html) = elsewhere.get(&account).await;
+        assert!(html.contains("name=\"password\""), "{html}");
+        // The old password no longer works; the new one does.
+        let (status, _) = sign_in_to_account(&setup, &mut elsewhere, "down the rabbit hole").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _) =
+            sign_in_to_account(&setup, &mut elsewhere, "through the looking glass").await;
+        assert_eq!(status, StatusCode::OK);
+
+        // Signing out ends the session.
+        let (_, _, html) = browser.get(&account).await;
+        let (status, _, _) = browser
+            .post(
+                &format!("{}/logout", setup.server.url),
+                &[("csrf", &hidden(&html, "csrf"))],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, _, html) = browser.get(&account).await;
+        assert!(html.contains("name=\"password\""), "{html}");
+        setup.server.stop().await;
+    }
+}

@@ -64,8 +64,13 @@ pub(crate) async fn login(
         Ok(parsed) => parsed,
         Err(response) => return response,
     };
-    let Some(client) = client else {
-        return error_page(StatusCode::BAD_REQUEST, "The sign-in request is not valid.");
+    // An empty request is a sign-in to the account page.
+    let client_name = match (&client, query.is_empty()) {
+        (Some(client), _) => client.name.clone(),
+        (None, true) => "your account".to_owned(),
+        (None, false) => {
+            return error_page(StatusCode::BAD_REQUEST, "The sign-in request is not valid.");
+        }
     };
     let username_text = form.get("username").unwrap_or("").to_owned();
     let address = peer.ip().to_string();
@@ -74,7 +79,7 @@ pub(crate) async fn login(
         let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
         let (csrf, _) = web::csrf_token(&headers, &state.cookies);
         let page = LoginPage {
-            client_name: &client.name,
+            client_name: &client_name,
             error: Some(&message),
             csrf: &csrf,
             request: &query,
@@ -110,10 +115,10 @@ pub(crate) async fn login(
         Some(user) if verified && !user.disabled => user,
         _ => {
             state.throttle(|t| t.failed(&username_text, &address, now));
-            tracing::info!(client_id = %client.id, "failed sign-in");
+            tracing::info!(client = %client_name, "failed sign-in");
             let (csrf, _) = web::csrf_token(&headers, &state.cookies);
             let page = LoginPage {
-                client_name: &client.name,
+                client_name: &client_name,
                 error: Some("The username or password is not right."),
                 csrf: &csrf,
                 request: &query,
@@ -128,15 +133,19 @@ pub(crate) async fn login(
     if let Err(err) = state.store.insert_session(&session.record).await {
         return unavailable(&err.to_string());
     }
-    let mut response = proceed(
-        &state,
-        &headers,
-        &query,
-        Some((user, session.record)),
-        true,
-        now,
-    )
-    .await;
+    let mut response = if query.is_empty() {
+        see_other("/account")
+    } else {
+        proceed(
+            &state,
+            &headers,
+            &query,
+            Some((user, session.record)),
+            true,
+            now,
+        )
+        .await
+    };
     set_cookie(
         &mut response,
         &state.cookies.session(&session.token, SESSION_LIFETIME.0),
@@ -333,7 +342,7 @@ async fn issue_code(
 }
 
 /// The signed-in user and session, if the session cookie names a valid one.
-async fn current_session(
+pub(crate) async fn current_session(
     state: &AppState,
     headers: &HeaderMap,
     now: UnixTime,
@@ -416,7 +425,11 @@ fn validated(
     }
 }
 
-async fn read_form(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Form, Response> {
+pub(crate) async fn read_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Form, Response> {
     let form = Form::read(headers, body, state.max_body_bytes, &[])
         .await
         .map_err(|_| error_page(StatusCode::BAD_REQUEST, "The form could not be read."))?;
@@ -470,20 +483,31 @@ fn respond(redirect_uri: &str, mode: ResponseMode, fields: &[(&str, &str)]) -> R
     response
 }
 
-fn set_cookie(response: &mut Response, cookie: &str) {
+pub(crate) fn set_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }
 
-fn error_page(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error_page(status: StatusCode, message: &str) -> Response {
     web::page(status, &ErrorPage { message }, None)
 }
 
-fn unavailable(detail: &str) -> Response {
+pub(crate) fn unavailable(detail: &str) -> Response {
     tracing::error!(%detail, "sign-in flow failed");
     error_page(
         StatusCode::SERVICE_UNAVAILABLE,
         "The server cannot handle this now. Try again in a moment.",
     )
+}
+
+/// A `303 See Other` to a path of this server.
+pub(crate) fn see_other(path: &'static str) -> Response {
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, HeaderValue::from_static(path))],
+    )
+        .into_response();
+    web::security_headers(response.headers_mut());
+    response
 }

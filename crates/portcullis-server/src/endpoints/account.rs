@@ -1,0 +1,179 @@
+//! The account page (`/account`): what Portcullis knows of the signed-in
+//! user, changing the password with the current one, and signing out
+//! (`POST /logout`).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use portcullis_core::admin::users;
+use portcullis_core::grant::authorization_code::TokenHash;
+use portcullis_core::password::{Password, PasswordHash};
+use portcullis_core::session::NewSession;
+use portcullis_core::user::User;
+
+use crate::clock::system_now;
+use crate::endpoints::authorize::{
+    SESSION_LIFETIME, current_session, error_page, read_form, set_cookie, unavailable,
+};
+use crate::state::AppState;
+use crate::web::{self, AccountPage, LoginPage, SignedOutPage};
+
+pub(crate) async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let now = system_now();
+    match current_session(&state, &headers, now).await {
+        Ok(Some((user, _))) => account_page(&state, &headers, &user, StatusCode::OK, None, None),
+        Ok(None) => {
+            let (csrf, fresh) = web::csrf_token(&headers, &state.cookies);
+            let page = LoginPage {
+                client_name: "your account",
+                error: None,
+                csrf: &csrf,
+                request: "",
+                username: "",
+            };
+            let mut response = web::page(StatusCode::OK, &page, None);
+            if fresh {
+                set_cookie(&mut response, &state.cookies.csrf(&csrf));
+            }
+            response
+        }
+        Err(response) => response,
+    }
+}
+
+pub(crate) async fn change_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let now = system_now();
+    let form = match read_form(&state, &headers, body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let user = match current_session(&state, &headers, now).await {
+        Ok(Some((user, _))) => user,
+        Ok(None) => {
+            return error_page(
+                StatusCode::FORBIDDEN,
+                "Your sign-in has ended. Sign in again.",
+            );
+        }
+        Err(response) => return response,
+    };
+    let refuse = |message: &str| {
+        account_page(
+            &state,
+            &headers,
+            &user,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some(message),
+        )
+    };
+    let (new, confirm) = (
+        form.get("new").unwrap_or(""),
+        form.get("confirm").unwrap_or(""),
+    );
+    if new != confirm {
+        return refuse("The two new passwords differ.");
+    }
+    let new = match Password::new(new) {
+        Ok(password) => password,
+        Err(err) => return refuse(&format!("{}.", capitalised(&err.to_string()))),
+    };
+    let current = Password::presented(form.get("current").unwrap_or(""));
+    let stored = user.password_hash.clone();
+    let hashed = tokio::task::spawn_blocking(move || {
+        stored.verify(&current).then(|| PasswordHash::create(&new))
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(hash) = hashed else {
+        return refuse("The current password is not right.");
+    };
+    // Every session of the user ends; this browser gets a fresh one.
+    if let Err(err) = users::set_password(&*state.store, &user.username, &hash, now).await {
+        return unavailable(&err.to_string());
+    }
+    let session = NewSession::start(&user.id, now, SESSION_LIFETIME);
+    if let Err(err) = state.store.insert_session(&session.record).await {
+        return unavailable(&err.to_string());
+    }
+    let notice = "Your password was changed. You are signed out everywhere else.";
+    let mut response = account_page(&state, &headers, &user, StatusCode::OK, Some(notice), None);
+    set_cookie(
+        &mut response,
+        &state.cookies.session(&session.token, SESSION_LIFETIME.0),
+    );
+    response
+}
+
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if let Err(response) = read_form(&state, &headers, body).await {
+        return response;
+    }
+    if let Some(token) = web::cookie(&headers, state.cookies.session_name())
+        && let Err(err) = state.store.delete_session(&TokenHash::of(token)).await
+    {
+        return unavailable(&err.to_string());
+    }
+    let mut response = web::page(StatusCode::OK, &SignedOutPage, None);
+    set_cookie(&mut response, &state.cookies.end_session());
+    response
+}
+
+fn account_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    user: &User,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> Response {
+    let p = &user.profile;
+    let mut claims = vec![
+        ("Username", user.username.to_string()),
+        ("Subject (sub)", user.id.to_string()),
+    ];
+    for (label, value) in [
+        ("Name", &p.name),
+        ("Given name", &p.given_name),
+        ("Family name", &p.family_name),
+        ("Email", &p.email),
+    ] {
+        if let Some(value) = value {
+            claims.push((label, value.clone()));
+        }
+    }
+    if p.email.is_some() {
+        let verified = if p.email_verified { "yes" } else { "no" };
+        claims.push(("Email verified", verified.to_owned()));
+    }
+    let (csrf, fresh) = web::csrf_token(headers, &state.cookies);
+    let page = AccountPage {
+        claims,
+        notice,
+        error,
+        csrf: &csrf,
+    };
+    let mut response = web::page(status, &page, None);
+    if fresh {
+        set_cookie(&mut response, &state.cookies.csrf(&csrf));
+    }
+    response
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}

@@ -5,8 +5,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_jose::Algorithm;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
-use crate::grant::authorization_code::CodeRecord;
 use crate::user::UserId;
 use crate::{ClientId, Seconds, UnixTime};
 
@@ -28,10 +28,15 @@ pub struct IdTokenClaims {
     /// The authorization request's nonce.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
-    /// Half of the hash of the access token issued with it.
-    pub at_hash: String,
+    /// Half of the hash of the access token issued with it, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
     /// The authorized party: the client.
     pub azp: String,
+    /// The user's claims, when no access token can fetch them from userinfo
+    /// (the implicit `id_token` response, OIDC Core 5.4).
+    #[serde(flatten)]
+    pub user_claims: Map<String, Value>,
 }
 
 /// Who and what an ID token speaks of.
@@ -48,12 +53,12 @@ pub struct Subject<'a> {
 }
 
 impl IdTokenClaims {
-    /// The ID token for `subject`, issued with `access_token`, to be signed
-    /// with `alg`.
+    /// The ID token for `subject`, issued with `access_token` (if any), to be
+    /// signed with `alg`.
     pub fn new(
         issuer: &str,
         subject: Subject<'_>,
-        access_token: &str,
+        access_token: Option<&str>,
         alg: Algorithm,
         now: UnixTime,
         lifetime: Seconds,
@@ -66,27 +71,17 @@ impl IdTokenClaims {
             iat: now.0,
             auth_time: subject.auth_time.0,
             nonce: subject.nonce.map(str::to_owned),
-            at_hash: half_hash(alg, access_token),
+            at_hash: access_token.map(|token| half_hash(alg, token)),
             azp: subject.client.as_str().to_owned(),
+            user_claims: Map::new(),
         }
     }
 
-    /// The ID token for a redeemed code.
-    pub fn for_code(
-        issuer: &str,
-        code: &CodeRecord,
-        access_token: &str,
-        alg: Algorithm,
-        now: UnixTime,
-        lifetime: Seconds,
-    ) -> Self {
-        let subject = Subject {
-            user: &code.user_id,
-            client: &code.client_id,
-            auth_time: code.auth_time,
-            nonce: code.nonce.as_deref(),
-        };
-        Self::new(issuer, subject, access_token, alg, now, lifetime)
+    /// Adds the user's claims (other than `sub`, which is there already).
+    pub fn with_user_claims(mut self, mut claims: Map<String, Value>) -> Self {
+        claims.remove("sub");
+        self.user_claims = claims;
+        self
     }
 }
 

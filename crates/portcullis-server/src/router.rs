@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::endpoints::{account, authorize, discovery, introspect, jwks, token, userinfo};
+use crate::endpoints::{account, authorize, discovery, introspect, jwks, signup, token, userinfo};
 use crate::state::AppState;
 use crate::web;
 
@@ -30,6 +30,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/login", post(authorize::login))
         .route("/consent", post(authorize::consent))
+        .route("/signup", get(signup::signup_page).post(signup::signup))
         .route("/account", get(account::account))
         .route("/account/password", post(account::change_password))
         .route("/logout", post(account::logout))

@@ -94,6 +94,15 @@ pub struct RawSettings {
     /// Largest request body accepted, in bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_body_bytes: Option<usize>,
+    /// Whether people may create their own accounts on the sign-up page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signup: Option<bool>,
+    /// How long a browser session lasts after signing in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_ttl: Option<DurationSetting>,
+    /// How long an unused refresh token lives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_ttl: Option<DurationSetting>,
     /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -128,6 +137,12 @@ pub struct Settings {
     pub client_cache_ttl: Duration,
     /// Largest request body (default 64 KiB).
     pub max_body_bytes: usize,
+    /// Whether the sign-up page is on (default true).
+    pub signup: bool,
+    /// Browser session lifetime (default 12 hours).
+    pub session_ttl: Duration,
+    /// Lifetime of an unused refresh token; each rotation starts it again (default 30 days).
+    pub refresh_token_ttl: Duration,
     /// Log filter (default `info`).
     pub log: String,
 }
@@ -226,6 +241,22 @@ impl Settings {
                 "must be between 1024 and 16777216",
             ));
         }
+        let session_ttl = duration(raw.session_ttl, "session_ttl", 12 * 3600)?;
+        if session_ttl < Duration::from_secs(60) || session_ttl > Duration::from_secs(90 * 86_400) {
+            return Err(SettingsError::setting(
+                "session_ttl",
+                "must be between 1 minute and 90 days",
+            ));
+        }
+        let refresh_token_ttl = duration(raw.refresh_token_ttl, "refresh_token_ttl", 30 * 86_400)?;
+        if refresh_token_ttl < Duration::from_secs(60)
+            || refresh_token_ttl > Duration::from_secs(400 * 86_400)
+        {
+            return Err(SettingsError::setting(
+                "refresh_token_ttl",
+                "must be between 1 minute and 400 days",
+            ));
+        }
         let master_key_file = raw
             .master_key_file
             .unwrap_or_else(|| data_dir.join("master.key"));
@@ -243,6 +274,9 @@ impl Settings {
             key_publish_delay,
             client_cache_ttl,
             max_body_bytes,
+            signup: raw.signup.unwrap_or(true),
+            session_ttl,
+            refresh_token_ttl,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
         })
     }
@@ -310,6 +344,22 @@ mod tests {
         assert_eq!(s.database_url, "sqlite:///tmp/pc/portcullis.db");
         assert_eq!(s.access_token_ttl, Duration::from_secs(900));
         assert_eq!(s.master_key_file, PathBuf::from("/tmp/pc/master.key"));
+        assert!(s.signup);
+        assert_eq!(s.session_ttl, Duration::from_secs(12 * 3600));
+        assert_eq!(s.refresh_token_ttl, Duration::from_secs(30 * 86_400));
+    }
+
+    #[test]
+    fn lifetimes_have_sane_bounds() {
+        let mut r = raw();
+        r.session_ttl = Some(DurationSetting::Seconds(5));
+        let err = Settings::validate(r.clone()).unwrap_err().to_string();
+        assert!(err.contains("`session_ttl`"), "{err}");
+        r.session_ttl = Some(DurationSetting::Text("8h".into()));
+        r.refresh_token_ttl = Some(DurationSetting::Text("7days".into()));
+        let s = Settings::validate(r).unwrap();
+        assert_eq!(s.session_ttl, Duration::from_secs(8 * 3600));
+        assert_eq!(s.refresh_token_ttl, Duration::from_secs(7 * 86_400));
     }
 
     #[test]

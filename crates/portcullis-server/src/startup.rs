@@ -164,6 +164,9 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         cookies: Cookies::for_issuer(&issuer),
         throttle: std::sync::Mutex::new(Throttle::new(ThrottlePolicy::default())),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
+        signup: settings.signup,
+        session_lifetime: Seconds(settings.session_ttl.as_secs() as i64),
+        refresh_lifetime: Seconds(settings.refresh_token_ttl.as_secs() as i64),
     }));
     Ok(Server {
         listener,

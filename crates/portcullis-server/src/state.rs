@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use portcullis_core::Store;
 use portcullis_core::grant::client_credentials::TokenPolicy;
+use portcullis_core::{Seconds, Store};
 
 use crate::client_cache::ClientCache;
 use crate::signing_keys::SigningKeys;
@@ -30,6 +30,12 @@ pub(crate) struct Inner {
     pub cookies: Cookies,
     /// Failed sign-in counts, per account name and per address.
     pub throttle: std::sync::Mutex<Throttle>,
+    /// Whether the sign-up page is on.
+    pub signup: bool,
+    /// How long a browser session lasts.
+    pub session_lifetime: Seconds,
+    /// How long an unused refresh token lives.
+    pub refresh_lifetime: Seconds,
 }
 
 impl Inner {

@@ -19,6 +19,23 @@ pub(crate) struct LoginPage<'a> {
     pub csrf: &'a str,
     pub request: &'a str,
     pub username: &'a str,
+    /// The sign-up page for the same request, when sign-up is on.
+    pub signup_href: Option<&'a str>,
+}
+
+/// The sign-up page.
+#[derive(Template)]
+#[template(path = "signup.html")]
+pub(crate) struct SignupPage<'a> {
+    pub client_name: &'a str,
+    pub error: Option<&'a str>,
+    pub csrf: &'a str,
+    pub request: &'a str,
+    pub username: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    /// The sign-in page for the same request.
+    pub login_href: &'a str,
 }
 
 /// The consent page.
@@ -213,6 +230,16 @@ pub(crate) fn csrf_matches(headers: &HeaderMap, cookies: &Cookies, posted: Optio
         }
         _ => false,
     }
+}
+
+/// `text` as a sentence: capitalised, with a full stop.
+pub(crate) fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let capitalised: String = chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    format!("{capitalised}.")
 }
 
 /// The consent page's wording for a scope.

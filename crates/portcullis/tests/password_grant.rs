@@ -4,37 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
-
-fn cli(server: &TestServer, args: &[&str], stdin: &str) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(server.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 async fn password_grant(
     server: &TestServer,
@@ -61,11 +35,12 @@ async fn opted_in_clients_exchange_a_password_for_tokens() {
     for kind in store_kinds() {
         let db = TestDatabase::new(kind).await;
         let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
-        cli(
-            &server,
-            &["user", "create", "--username", "hesam", "--password-stdin"],
-            "123456789\n",
-        );
+        server
+            .cli_ok(
+                &["user", "create", "--username", "hesam", "--password-stdin"],
+                "123456789\n",
+            )
+            .await;
         let (id, secret) = server
             .create_client(&[
                 "--name",
@@ -123,7 +98,7 @@ async fn opted_in_clients_exchange_a_password_for_tokens() {
             (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
         );
 
-        cli(&server, &["user", "disable", "hesam"], "");
+        server.cli_ok(&["user", "disable", "hesam"], "").await;
         let (status, error) = password_grant(&server, (&id, &secret), "hesam", "123456789").await;
         assert_eq!(
             (status, error["error"].as_str()),

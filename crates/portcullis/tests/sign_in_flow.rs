@@ -4,159 +4,19 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation};
+use portcullis_testkit::browser::{Browser, hidden, param, query_of};
+use portcullis_testkit::id_token::{at_hash_sha256, verified_claims};
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::{HeaderMap, LOCATION};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const CALLBACK: &str = "http://127.0.0.1/callback";
-
-/// A browser: no automatic redirects, cookies kept by name.
-struct Browser {
-    http: reqwest::Client,
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn new() -> Self {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            cookies: Vec::new(),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn keep(&mut self, headers: &HeaderMap) {
-        for value in headers.get_all(SET_COOKIE) {
-            let text = value.to_str().unwrap();
-            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != name);
-            if !value.is_empty() {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-    }
-
-    async fn get(&mut self, url: &str) -> (StatusCode, HeaderMap, String) {
-        let response = self
-            .http
-            .get(url)
-            .header("cookie", self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.finish(response).await
-    }
-
-    async fn post(&mut self, url: &str, form: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
-        let response = self
-            .http
-            .post(url)
-            .header("cookie", self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.finish(response).await
-    }
-
-    async fn finish(&mut self, response: reqwest::Response) -> (StatusCode, HeaderMap, String) {
-        let status = response.status();
-        let headers = response.headers().clone();
-        self.keep(&headers);
-        (status, headers, response.text().await.unwrap())
-    }
-}
-
-/// The value of a hidden field, with HTML character references decoded.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} in {html}"))
-        + marker.len();
-    let end = start + html[start..].find('"').unwrap();
-    let mut out = String::new();
-    let mut rest = &html[start..end];
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let semi = amp + rest[amp..].find(';').unwrap();
-        let entity = &rest[amp + 1..semi];
-        let decoded = match entity {
-            "amp" => '&',
-            "lt" => '<',
-            "gt" => '>',
-            "quot" => '"',
-            "apos" => '\'',
-            _ if entity.starts_with("#x") => {
-                char::from_u32(u32::from_str_radix(&entity[2..], 16).unwrap()).unwrap()
-            }
-            _ => char::from_u32(entity[1..].parse().unwrap()).unwrap(),
-        };
-        out.push(decoded);
-        rest = &rest[semi + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn query_of(location: &str) -> Vec<(String, String)> {
-    let query = location.split_once('?').map_or("", |(_, q)| q);
-    form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect()
-}
-
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn cli(server: &TestServer, args: &[&str], stdin: &str) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .envs(server.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 struct Setup {
     _db: TestDatabase,
@@ -167,19 +27,20 @@ struct Setup {
 async fn setup(kind: portcullis_testkit::StoreKind) -> Setup {
     let db = TestDatabase::new(kind).await;
     let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
-    cli(
-        &server,
-        &[
-            "user",
-            "create",
-            "--username",
-            "alice",
-            "--email",
-            "alice@example.com",
-            "--password-stdin",
-        ],
-        "down the rabbit hole\n",
-    );
+    server
+        .cli_ok(
+            &[
+                "user",
+                "create",
+                "--username",
+                "alice",
+                "--email",
+                "alice@example.com",
+                "--password-stdin",
+            ],
+            "down the rabbit hole\n",
+        )
+        .await;
     let (ok, stdout, stderr) = server
         .cli(&[
             "client",
@@ -332,34 +193,13 @@ async fn a_user_signs_in_consents_and_the_app_gets_verified_tokens() {
         );
 
         // The ID token verifies with the published JWKS, independently.
-        let jwks: JwkSet = reqwest::get(format!("{}/jwks.json", setup.server.url))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
         let id_token = tokens["id_token"].as_str().unwrap();
-        let header = jsonwebtoken::decode_header(id_token).unwrap();
-        let jwk = jwks.find(header.kid.as_deref().unwrap()).unwrap();
-        let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[&setup.server.url]);
-        validation.set_audience(&[&setup.client_id]);
-        let claims = jsonwebtoken::decode::<Value>(
-            id_token,
-            &DecodingKey::from_jwk(jwk).unwrap(),
-            &validation,
-        )
-        .unwrap()
-        .claims;
+        let claims = verified_claims(&setup.server.url, id_token, &setup.client_id).await;
         assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
         assert_eq!(claims["azp"], setup.client_id.as_str());
         assert!(claims["auth_time"].as_i64().unwrap() <= claims["iat"].as_i64().unwrap());
         let access_token = tokens["access_token"].as_str().unwrap();
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, access_token.as_bytes());
-        assert_eq!(
-            claims["at_hash"],
-            URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
-        );
+        assert_eq!(claims["at_hash"], at_hash_sha256(access_token));
         let access: Value = serde_json::from_slice(
             &URL_SAFE_NO_PAD
                 .decode(access_token.split('.').nth(1).unwrap())
@@ -456,7 +296,7 @@ async fn a_user_signs_in_consents_and_the_app_gets_verified_tokens() {
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
         // A disabled user's tokens read nothing.
-        cli(&setup.server, &["user", "disable", "alice"], "");
+        setup.server.cli_ok(&["user", "disable", "alice"], "").await;
         let response = http
             .get(&userinfo)
             .bearer_auth(access_token)
@@ -548,17 +388,19 @@ async fn what_an_attacker_or_a_careless_app_tries_is_refused() {
     assert_eq!(param(&pairs, "error"), Some("access_denied"));
 
     // A password change ends the session: the sign-in page again.
-    cli(
-        &setup.server,
-        &["user", "set-password", "alice", "--password-stdin"],
-        "through the looking glass\n",
-    );
+    setup
+        .server
+        .cli_ok(
+            &["user", "set-password", "alice", "--password-stdin"],
+            "through the looking glass\n",
+        )
+        .await;
     let (status, _, html) = browser.get(&authorize_url(&setup, &[])).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("name=\"password\""), "{html}");
 
     // A disabled user cannot sign in.
-    cli(&setup.server, &["user", "disable", "alice"], "");
+    setup.server.cli_ok(&["user", "disable", "alice"], "").await;
     let csrf = hidden(&html, "csrf");
     let request = hidden(&html, "request");
     let (status, _, _) = browser
@@ -649,7 +491,7 @@ async fn refresh_tokens_rotate_and_a_replay_revokes_the_family() {
         // A disabled user cannot refresh.
         let code = sign_in_and_consent(&setup, &mut Browser::new(), &offline).await;
         let (_, tokens) = exchange(&setup, &code, VERIFIER).await;
-        cli(&setup.server, &["user", "disable", "alice"], "");
+        setup.server.cli_ok(&["user", "disable", "alice"], "").await;
         let (status, error) =
             refresh(&setup, tokens["refresh_token"].as_str().unwrap(), None).await;
         assert_eq!(

@@ -423,7 +423,10 @@ async fn discovery_lists_only_what_is_implemented() {
             doc["authorization_endpoint"],
             format!("{}/authorize", server.url)
         );
-        assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            doc["response_types_supported"],
+            serde_json::json!(["code", "token", "id_token", "id_token token"])
+        );
         assert_eq!(
             doc["code_challenge_methods_supported"],
             serde_json::json!(["S256"])

@@ -6,9 +6,6 @@ use crate::grant::authorization_code::{CodeRecord, TokenHash};
 use crate::user::UserId;
 use crate::{Client, ClientId, GrantType, ScopeSet, Seconds, TokenError, UnixTime, random};
 
-/// How long a refresh token lives unused.
-pub const REFRESH_LIFETIME: Seconds = Seconds(30 * 24 * 3600);
-
 /// A stored refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshRecord {
@@ -54,6 +51,7 @@ fn issue(
     scope: ScopeSet,
     auth_time: UnixTime,
     now: UnixTime,
+    lifetime: Seconds,
 ) -> IssuedRefresh {
     let token = random::token::<32>();
     IssuedRefresh {
@@ -65,14 +63,15 @@ fn issue(
             scope,
             auth_time,
             issued_at: now,
-            expires_at: now + REFRESH_LIFETIME,
+            expires_at: now + lifetime,
         },
         token,
     }
 }
 
-/// The first refresh token of a sign-in, issued with a redeemed code.
-pub fn first(code: &CodeRecord, now: UnixTime) -> IssuedRefresh {
+/// The first refresh token of a sign-in, issued with a redeemed code, to
+/// live `lifetime` unused.
+pub fn first(code: &CodeRecord, now: UnixTime, lifetime: Seconds) -> IssuedRefresh {
     issue(
         code.hash,
         &code.client_id,
@@ -80,6 +79,7 @@ pub fn first(code: &CodeRecord, now: UnixTime) -> IssuedRefresh {
         code.scope.clone(),
         code.auth_time,
         now,
+        lifetime,
     )
 }
 
@@ -89,18 +89,20 @@ pub fn first_for_password(
     user: &UserId,
     scope: ScopeSet,
     now: UnixTime,
+    lifetime: Seconds,
 ) -> IssuedRefresh {
     let family = TokenHash::of(&random::token::<32>());
-    issue(family, client, user, scope, now, now)
+    issue(family, client, user, scope, now, now, lifetime)
 }
 
 /// Checks a refresh request against the presented (now used) token, and
-/// returns the scope to grant and its successor.
+/// returns the scope to grant and its successor, which lives `lifetime` unused.
 pub fn rotate(
     record: &RefreshRecord,
     client: &Client,
     requested: Option<ScopeSet>,
     now: UnixTime,
+    lifetime: Seconds,
 ) -> Result<(ScopeSet, IssuedRefresh), TokenError> {
     if !client.allows(GrantType::RefreshToken) {
         return Err(TokenError::UnauthorizedClient(
@@ -132,6 +134,7 @@ pub fn rotate(
         record.scope.clone(),
         record.auth_time,
         now,
+        lifetime,
     );
     Ok((scope, next))
 }

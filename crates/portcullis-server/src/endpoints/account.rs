@@ -14,29 +14,21 @@ use portcullis_core::user::User;
 
 use crate::clock::system_now;
 use crate::endpoints::authorize::{
-    SESSION_LIFETIME, current_session, error_page, read_form, set_cookie, unavailable,
+    Requesting, current_session, error_page, login_page, read_form, set_cookie, unavailable,
 };
 use crate::state::AppState;
-use crate::web::{self, AccountPage, LoginPage, SignedOutPage};
+use crate::web::{self, AccountPage, SignedOutPage};
 
 pub(crate) async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let now = system_now();
     match current_session(&state, &headers, now).await {
         Ok(Some((user, _))) => account_page(&state, &headers, &user, StatusCode::OK, None, None),
         Ok(None) => {
-            let (csrf, fresh) = web::csrf_token(&headers, &state.cookies);
-            let page = LoginPage {
-                client_name: "your account",
-                error: None,
-                csrf: &csrf,
-                request: "",
-                username: "",
+            let requesting = Requesting {
+                client_name: "your account".to_owned(),
+                redirect_uri: None,
             };
-            let mut response = web::page(StatusCode::OK, &page, None);
-            if fresh {
-                set_cookie(&mut response, &state.cookies.csrf(&csrf));
-            }
-            response
+            login_page(&state, &headers, StatusCode::OK, &requesting, "", "", None)
         }
         Err(response) => response,
     }
@@ -81,7 +73,7 @@ pub(crate) async fn change_password(
     }
     let new = match Password::new(new) {
         Ok(password) => password,
-        Err(err) => return refuse(&format!("{}.", capitalised(&err.to_string()))),
+        Err(err) => return refuse(&web::sentence(&err.to_string())),
     };
     let current = Password::presented(form.get("current").unwrap_or(""));
     let stored = user.password_hash.clone();
@@ -98,7 +90,7 @@ pub(crate) async fn change_password(
     if let Err(err) = users::set_password(&*state.store, &user.username, &hash, now).await {
         return unavailable(&err.to_string());
     }
-    let session = NewSession::start(&user.id, now, SESSION_LIFETIME);
+    let session = NewSession::start(&user.id, now, state.session_lifetime);
     if let Err(err) = state.store.insert_session(&session.record).await {
         return unavailable(&err.to_string());
     }
@@ -106,7 +98,9 @@ pub(crate) async fn change_password(
     let mut response = account_page(&state, &headers, &user, StatusCode::OK, Some(notice), None);
     set_cookie(
         &mut response,
-        &state.cookies.session(&session.token, SESSION_LIFETIME.0),
+        &state
+            .cookies
+            .session(&session.token, state.session_lifetime.0),
     );
     response
 }
@@ -168,12 +162,4 @@ fn account_page(
         set_cookie(&mut response, &state.cookies.csrf(&csrf));
     }
     response
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }

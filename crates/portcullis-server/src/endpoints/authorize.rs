@@ -14,24 +14,25 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use portcullis_core::access_token::TYP;
 use portcullis_core::authorization_request::{
     self, AuthorizationRequest, AuthorizeError, RedirectError, ResponseMode, ResponseType,
 };
 use portcullis_core::grant::authorization_code::{self, TokenHash};
+use portcullis_core::id_token::{IdTokenClaims, Subject};
 use portcullis_core::password::{Password, PasswordHash};
 use portcullis_core::session::{NewSession, SessionRecord};
 use portcullis_core::user::{User, Username};
-use portcullis_core::{Client, ClientId, Seconds, UnixTime};
+use portcullis_core::userinfo;
+use portcullis_core::{Client, ClientId, UnixTime};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::clock::system_now;
+use crate::endpoints::token;
 use crate::form::Form;
 use crate::state::AppState;
 use crate::web::{self, ConsentPage, ErrorPage, FormPostPage, LoginPage};
-
-/// How long a browser session lasts.
-pub(crate) const SESSION_LIFETIME: Seconds = Seconds(12 * 3600);
 
 type Params = Vec<(String, String)>;
 
@@ -60,32 +61,24 @@ pub(crate) async fn login(
         Err(response) => return response,
     };
     let query = form.get("request").unwrap_or("").to_owned();
-    let (params, client) = match parse(&state, &query).await {
-        Ok(parsed) => parsed,
+    let requesting = match requesting_client(&state, &query).await {
+        Ok(requesting) => requesting,
         Err(response) => return response,
-    };
-    // An empty request is a sign-in to the account page.
-    let client_name = match (&client, query.is_empty()) {
-        (Some(client), _) => client.name.clone(),
-        (None, true) => "your account".to_owned(),
-        (None, false) => {
-            return error_page(StatusCode::BAD_REQUEST, "The sign-in request is not valid.");
-        }
     };
     let username_text = form.get("username").unwrap_or("").to_owned();
     let address = peer.ip().to_string();
     if let Some(wait) = state.throttle(|t| t.blocked(&username_text, &address, now)) {
         let minutes = (wait + 59) / 60;
         let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
-        let (csrf, _) = web::csrf_token(&headers, &state.cookies);
-        let page = LoginPage {
-            client_name: &client_name,
-            error: Some(&message),
-            csrf: &csrf,
-            request: &query,
-            username: &username_text,
-        };
-        let mut response = web::page(StatusCode::TOO_MANY_REQUESTS, &page, None);
+        let mut response = login_page(
+            &state,
+            &headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            &requesting,
+            &query,
+            &username_text,
+            Some(&message),
+        );
         if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
@@ -115,21 +108,32 @@ pub(crate) async fn login(
         Some(user) if verified && !user.disabled => user,
         _ => {
             state.throttle(|t| t.failed(&username_text, &address, now));
-            tracing::info!(client = %client_name, "failed sign-in");
-            let (csrf, _) = web::csrf_token(&headers, &state.cookies);
-            let page = LoginPage {
-                client_name: &client_name,
-                error: Some("The username or password is not right."),
-                csrf: &csrf,
-                request: &query,
-                username: &username_text,
-            };
-            return web::page(StatusCode::UNAUTHORIZED, &page, None);
+            tracing::info!(client = %requesting.client_name, "failed sign-in");
+            return login_page(
+                &state,
+                &headers,
+                StatusCode::UNAUTHORIZED,
+                &requesting,
+                &query,
+                &username_text,
+                Some("The username or password is not right."),
+            );
         }
     };
-    drop(params);
     state.throttle(|t| t.succeeded(&username_text));
-    let session = NewSession::start(&user.id, now, SESSION_LIFETIME);
+    sign_in(&state, &headers, &query, user, now).await
+}
+
+/// Starts a session for `user`, who just proved who they are, and continues
+/// the authorization request `query` (or, when it is empty, shows the account).
+pub(crate) async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: &str,
+    user: User,
+    now: UnixTime,
+) -> Response {
+    let session = NewSession::start(&user.id, now, state.session_lifetime);
     if let Err(err) = state.store.insert_session(&session.record).await {
         return unavailable(&err.to_string());
     }
@@ -137,9 +141,9 @@ pub(crate) async fn login(
         see_other("/account")
     } else {
         proceed(
-            &state,
-            &headers,
-            &query,
+            state,
+            headers,
+            query,
             Some((user, session.record)),
             true,
             now,
@@ -148,8 +152,73 @@ pub(crate) async fn login(
     };
     set_cookie(
         &mut response,
-        &state.cookies.session(&session.token, SESSION_LIFETIME.0),
+        &state
+            .cookies
+            .session(&session.token, state.session_lifetime.0),
     );
+    response
+}
+
+/// Who a sign-in or sign-up page is for.
+#[derive(Debug)]
+pub(crate) struct Requesting {
+    /// The client's name, or "your account".
+    pub client_name: String,
+    /// Where the flow continues after the page, when a client asked.
+    pub redirect_uri: Option<String>,
+}
+
+/// The client of the authorization request `query`, valid as far as a page
+/// can tell; an empty request is for the account page. An invalid request
+/// gets its error page or redirect as the error.
+pub(crate) async fn requesting_client(
+    state: &AppState,
+    query: &str,
+) -> Result<Requesting, Response> {
+    if query.is_empty() {
+        return Ok(Requesting {
+            client_name: "your account".to_owned(),
+            redirect_uri: None,
+        });
+    }
+    let (params, client) = parse(state, query).await?;
+    let (request, client) = validated(state, &params, client)?;
+    Ok(Requesting {
+        client_name: client.name.clone(),
+        redirect_uri: Some(request.redirect_uri),
+    })
+}
+
+/// The sign-in page, with a link to the sign-up page when it is on.
+pub(crate) fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    requesting: &Requesting,
+    query: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let (csrf, fresh) = web::csrf_token(headers, &state.cookies);
+    let signup_href = state.signup.then(|| {
+        if query.is_empty() {
+            "/signup".to_owned()
+        } else {
+            format!("/signup?{query}")
+        }
+    });
+    let page = LoginPage {
+        client_name: &requesting.client_name,
+        error,
+        csrf: &csrf,
+        request: query,
+        username,
+        signup_href: signup_href.as_deref(),
+    };
+    let mut response = web::page(status, &page, requesting.redirect_uri.as_deref());
+    if fresh {
+        set_cookie(&mut response, &state.cookies.csrf(&csrf));
+    }
     response
 }
 
@@ -190,7 +259,7 @@ pub(crate) async fn consent(
             {
                 return unavailable(&err.to_string());
             }
-            issue_code(
+            grant(
                 &state,
                 &client,
                 &user,
@@ -254,19 +323,19 @@ async fn proceed(
         if request.prompt.none {
             return fail("login_required", "the user is not signed in");
         }
-        let (csrf, fresh) = web::csrf_token(headers, &state.cookies);
-        let page = LoginPage {
-            client_name: &client.name,
-            error: None,
-            csrf: &csrf,
-            request: query,
-            username: request.login_hint.as_deref().unwrap_or(""),
+        let requesting = Requesting {
+            client_name: client.name.clone(),
+            redirect_uri: Some(request.redirect_uri.clone()),
         };
-        let mut response = web::page(StatusCode::OK, &page, Some(&request.redirect_uri));
-        if fresh {
-            set_cookie(&mut response, &state.cookies.csrf(&csrf));
-        }
-        return response;
+        return login_page(
+            state,
+            headers,
+            StatusCode::OK,
+            &requesting,
+            query,
+            request.login_hint.as_deref().unwrap_or(""),
+            None,
+        );
     }
     let Some((user, session)) = signed_in else {
         return fail("login_required", "the user is not signed in");
@@ -277,7 +346,7 @@ async fn proceed(
     };
     let covered = granted.is_some_and(|g| request.scope.is_subset_of(&g));
     if covered && !request.prompt.consent {
-        return issue_code(
+        return grant(
             state,
             &client,
             &user,
@@ -308,6 +377,87 @@ async fn proceed(
         set_cookie(&mut response, &state.cookies.csrf(&csrf));
     }
     response
+}
+
+/// Answers an authorization request the user allowed: with a code, or, for
+/// the implicit response types, with the tokens themselves.
+async fn grant(
+    state: &AppState,
+    client: &Client,
+    user: &User,
+    request: &AuthorizationRequest,
+    params: &Params,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> Response {
+    if request.response_type.is_implicit() {
+        implicit(state, client, user, request, auth_time, now)
+    } else {
+        issue_code(state, client, user, request, params, auth_time, now).await
+    }
+}
+
+/// The implicit flow's answer (OIDC Core 3.2.2.5): an access token and/or an
+/// ID token, in the fragment or a form post, never a refresh token. An ID
+/// token without an access token carries the user's claims itself.
+fn implicit(
+    state: &AppState,
+    client: &Client,
+    user: &User,
+    request: &AuthorizationRequest,
+    auth_time: UnixTime,
+    now: UnixTime,
+) -> Response {
+    let Some(key) = state.keys.signer(now) else {
+        return unavailable("no active signing key");
+    };
+    let mut fields: Vec<(&str, String)> = Vec::new();
+    let mut access_token = None;
+    if matches!(
+        request.response_type,
+        ResponseType::Token | ResponseType::IdTokenToken
+    ) {
+        let grant = token::user_access_token(state, client, &user.id, request.scope.clone(), now);
+        let signed = match key.sign_jwt(TYP, &grant.claims) {
+            Ok(signed) => signed,
+            Err(err) => return unavailable(&format!("signing failed: {err}")),
+        };
+        fields.push(("access_token", signed.clone()));
+        fields.push(("token_type", "Bearer".to_owned()));
+        fields.push(("expires_in", grant.lifetime.0.to_string()));
+        fields.push(("scope", grant.scope.to_string()));
+        access_token = Some(signed);
+    }
+    if request.response_type.has_id_token() {
+        let subject = Subject {
+            user: &user.id,
+            client: &client.id,
+            auth_time,
+            nonce: request.nonce.as_deref(),
+        };
+        let mut claims = IdTokenClaims::new(
+            &state.token_policy.issuer,
+            subject,
+            access_token.as_deref(),
+            key.alg(),
+            now,
+            state.token_policy.access_token_lifetime,
+        );
+        if access_token.is_none() {
+            claims = claims.with_user_claims(userinfo::claims(user, &request.scope));
+        }
+        match key.sign_jwt("JWT", &claims) {
+            Ok(signed) => fields.push(("id_token", signed)),
+            Err(err) => return unavailable(&format!("signing failed: {err}")),
+        }
+    }
+    if let Some(s) = &request.state {
+        fields.push(("state", s.clone()));
+    }
+    fields.push(("iss", state.token_policy.issuer.clone()));
+    tracing::info!(client_id = %client.id, "implicit response issued");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    respond(&request.redirect_uri, request.response_mode, &fields)
 }
 
 async fn issue_code(
@@ -390,15 +540,7 @@ fn validated(
 ) -> Result<(AuthorizationRequest, Arc<Client>), Response> {
     match authorization_request::validate(params, client.as_deref()) {
         Ok(request) => match client {
-            Some(client) if request.response_type == ResponseType::Code => Ok((request, client)),
-            Some(_) => Err(redirect_error(
-                state,
-                &request.redirect_uri,
-                request.response_mode,
-                request.state.as_deref(),
-                "unsupported_response_type",
-                "this server answers response_type=code only",
-            )),
+            Some(client) => Ok((request, client)),
             None => Err(error_page(
                 StatusCode::BAD_REQUEST,
                 "The client is not registered here.",

@@ -20,7 +20,7 @@ pub(crate) fn document(issuer: &str, alg: Algorithm) -> Bytes {
         "jwks_uri": format!("{issuer}/jwks.json"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "grant_types_supported": GrantType::AT_TOKEN_ENDPOINT.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
-        "response_types_supported": ["code"],
+        "response_types_supported": ["code", "token", "id_token", "id_token token"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,

@@ -5,5 +5,6 @@ pub(crate) mod authorize;
 pub(crate) mod discovery;
 pub(crate) mod introspect;
 pub(crate) mod jwks;
+pub(crate) mod signup;
 pub(crate) mod token;
 pub(crate) mod userinfo;

@@ -92,7 +92,7 @@ pub(crate) async fn token(
             )?;
             require_active_user(&state, &record.user_id).await?;
             let refresh = refresh_token::offered(&client, &record.scope)
-                .then(|| refresh_token::first(&record, now));
+                .then(|| refresh_token::first(&record, now, state.refresh_lifetime));
             let grant =
                 user_access_token(&state, &client, &record.user_id, record.scope.clone(), now);
             let for_user = UserGrant {
@@ -128,7 +128,8 @@ pub(crate) async fn token(
                     return Err(TokenError::InvalidGrant("the refresh token is not valid").into());
                 }
             };
-            let (scope, next) = refresh_token::rotate(&record, &client, requested, now)?;
+            let (scope, next) =
+                refresh_token::rotate(&record, &client, requested, now, state.refresh_lifetime)?;
             require_active_user(&state, &record.user_id).await?;
             let grant = user_access_token(&state, &client, &record.user_id, scope, now);
             let for_user = UserGrant {
@@ -178,7 +179,13 @@ pub(crate) async fn token(
                 }
             };
             let refresh = refresh_token::offered(&client, &scope).then(|| {
-                refresh_token::first_for_password(&client.id, &user.id, scope.clone(), now)
+                refresh_token::first_for_password(
+                    &client.id,
+                    &user.id,
+                    scope.clone(),
+                    now,
+                    state.refresh_lifetime,
+                )
             });
             let grant = user_access_token(&state, &client, &user.id, scope, now);
             let for_user = UserGrant {
@@ -215,7 +222,7 @@ pub(crate) async fn token(
             let claims = IdTokenClaims::new(
                 &state.token_policy.issuer,
                 subject,
-                &access_token,
+                Some(&access_token),
                 key.alg(),
                 now,
                 state.token_policy.access_token_lifetime,
@@ -262,7 +269,7 @@ async fn require_active_user(state: &AppState, user: &UserId) -> Result<(), ApiE
 
 /// An access token for `user` via `client`: for the client's audiences, or
 /// the issuer when it has none.
-fn user_access_token(
+pub(crate) fn user_access_token(
     state: &AppState,
     client: &Client,
     user: &UserId,

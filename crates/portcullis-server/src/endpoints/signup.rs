@@ -1,0 +1,195 @@
+//! The sign-up page (`GET /signup`, `POST /signup`): people create their own
+//! account and continue where they were going, signed in. Turned off with the
+//! `signup = false` setting.
+//!
+//! Like the sign-in page, it carries the authorization request as its
+//! original query string, validated again when the account exists.
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::StatusCode;
+use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::response::Response;
+use portcullis_core::admin::users::{self, UserAdminError};
+use portcullis_core::password::{Password, PasswordHash};
+use portcullis_core::user::{NewUser, Profile, Username};
+use std::net::SocketAddr;
+
+use crate::clock::system_now;
+use crate::endpoints::authorize::{
+    Requesting, error_page, read_form, requesting_client, set_cookie, sign_in, unavailable,
+};
+use crate::state::AppState;
+use crate::web::{self, SignupPage};
+
+/// What the person typed, shown again when the form is refused (never the password).
+#[derive(Debug, Default)]
+struct Typed {
+    username: String,
+    name: String,
+    email: String,
+}
+
+pub(crate) async fn signup_page(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if !state.signup {
+        return turned_off();
+    }
+    let query = query.unwrap_or_default();
+    let requesting = match requesting_client(&state, &query).await {
+        Ok(requesting) => requesting,
+        Err(response) => return response,
+    };
+    let page = Page {
+        requesting: &requesting,
+        query: &query,
+        typed: &Typed::default(),
+        error: None,
+    };
+    page.render(&state, &headers, StatusCode::OK)
+}
+
+pub(crate) async fn signup(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if !state.signup {
+        return turned_off();
+    }
+    let now = system_now();
+    let form = match read_form(&state, &headers, body).await {
+        Ok(form) => form,
+        Err(response) => return response,
+    };
+    let query = form.get("request").unwrap_or("").to_owned();
+    let requesting = match requesting_client(&state, &query).await {
+        Ok(requesting) => requesting,
+        Err(response) => return response,
+    };
+    let text = |name: &str| form.get(name).unwrap_or("").trim().to_owned();
+    let typed = Typed {
+        username: text("username"),
+        name: text("name"),
+        email: text("email"),
+    };
+    let page = Page {
+        requesting: &requesting,
+        query: &query,
+        typed: &typed,
+        error: None,
+    };
+    let refuse = |status: StatusCode, message: &str| {
+        Page {
+            error: Some(message),
+            ..page
+        }
+        .render(&state, &headers, status)
+    };
+    let address = peer.ip().to_string();
+    if let Some(wait) = state.throttle(|t| t.signups_blocked(&address, now)) {
+        let minutes = (wait + 59) / 60;
+        let message =
+            format!("Too many accounts were created from here. Try again in {minutes} minute(s).");
+        let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, &message);
+        if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    let username = match Username::parse(&typed.username) {
+        Ok(username) => username,
+        Err(err) => return refuse(StatusCode::BAD_REQUEST, &web::sentence(&err.to_string())),
+    };
+    let optional = |value: &str| (!value.is_empty()).then(|| value.to_owned());
+    let profile = Profile {
+        email: optional(&typed.email),
+        name: optional(&typed.name),
+        ..Profile::default()
+    };
+    if let Err(err) = profile.validate() {
+        return refuse(StatusCode::BAD_REQUEST, &web::sentence(&err.to_string()));
+    }
+    let (chosen, confirm) = (
+        form.get("password").unwrap_or(""),
+        form.get("confirm").unwrap_or(""),
+    );
+    if chosen != confirm {
+        return refuse(StatusCode::BAD_REQUEST, "The two passwords differ.");
+    }
+    let password = match Password::new(chosen) {
+        Ok(password) => password,
+        Err(err) => return refuse(StatusCode::BAD_REQUEST, &web::sentence(&err.to_string())),
+    };
+    let Ok(password_hash) =
+        tokio::task::spawn_blocking(move || PasswordHash::create(&password)).await
+    else {
+        return unavailable("password hashing failed");
+    };
+    let new = NewUser {
+        username,
+        profile,
+        password_hash,
+    };
+    let user = match users::create(&*state.store, new, now).await {
+        Ok(user) => user,
+        Err(UserAdminError::Taken(_)) => {
+            return refuse(
+                StatusCode::CONFLICT,
+                "That username is taken. Choose another one.",
+            );
+        }
+        Err(err) => return unavailable(&err.to_string()),
+    };
+    state.throttle(|t| t.signed_up(&address, now));
+    tracing::info!(user = %user.id, "account created by sign-up");
+    sign_in(&state, &headers, &query, user, now).await
+}
+
+/// The sign-up page as rendered for one request.
+#[derive(Clone, Copy)]
+struct Page<'a> {
+    requesting: &'a Requesting,
+    query: &'a str,
+    typed: &'a Typed,
+    error: Option<&'a str>,
+}
+
+impl Page<'_> {
+    fn render(self, state: &AppState, headers: &HeaderMap, status: StatusCode) -> Response {
+        let (csrf, fresh) = web::csrf_token(headers, &state.cookies);
+        let login_href = if self.query.is_empty() {
+            "/account".to_owned()
+        } else {
+            format!("/authorize?{}", self.query)
+        };
+        let page = SignupPage {
+            client_name: &self.requesting.client_name,
+            error: self.error,
+            csrf: &csrf,
+            request: self.query,
+            username: &self.typed.username,
+            name: &self.typed.name,
+            email: &self.typed.email,
+            login_href: &login_href,
+        };
+        // A sign-up may continue straight to the client's redirect URI.
+        let continues_to = self.requesting.redirect_uri.as_deref();
+        let mut response = web::page(status, &page, continues_to);
+        if fresh {
+            set_cookie(&mut response, &state.cookies.csrf(&csrf));
+        }
+        response
+    }
+}
+
+fn turned_off() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Accounts cannot be created here. Ask an administrator for one.",
+    )
+}

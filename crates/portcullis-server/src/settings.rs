@@ -162,7 +162,12 @@ impl Settings {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment
-            .merge(Env::prefixed("PORTCULLIS_").ignore(&["config", "test_database_url"]))
+            .merge(
+                // PORTCULLIS_CONFIG names the file; PORTCULLIS_TEST_* belong to the tests.
+                Env::prefixed("PORTCULLIS_")
+                    .ignore(&["config"])
+                    .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
+            )
             .merge(Serialized::defaults(flags));
         let raw: RawSettings = figment.extract().map_err(|e| {
             let first = e

@@ -364,9 +364,12 @@ async fn proceed(
     let page = ConsentPage {
         client_name: &client.name,
         username: user.username.as_str(),
+        // Who you are first, then what else.
         scopes: request
             .scope
             .iter()
+            .filter(|s| s.as_str() == "openid")
+            .chain(request.scope.iter().filter(|s| s.as_str() != "openid"))
             .map(|s| web::describe_scope(s.as_str()))
             .collect(),
         csrf: &csrf,

@@ -4,7 +4,12 @@
 //! Every key has a `created_at` (published from then on), an `activates_at`
 //! (`None` while it is the pre-published *next* key) and an `expires_at` (set
 //! when a newer key takes over: the moment the last token it signed expires).
-//! The signer at time `t` is the key with the latest `activates_at <= t`.
+//!
+//! Keys form one chain per algorithm: the signer of an algorithm at time `t`
+//! is its key with the latest `activates_at <= t`. Access tokens use the
+//! configured algorithm's chain; ID tokens use RS256's (OpenID Connect's
+//! default `id_token_signed_response_alg`), which is the same chain when the
+//! configured algorithm is RS256.
 
 use portcullis_jose::Algorithm;
 
@@ -100,12 +105,23 @@ impl KeyRing {
         keys.into_iter()
     }
 
-    /// The key that signs at `now`.
+    /// The key that signs at `now`, of any algorithm (the most recently activated).
     pub fn signer(&self, now: UnixTime) -> Option<&KeyRecord> {
+        self.signers(now)
+            .max_by(|a, b| a.activates_at.cmp(&b.activates_at).then(a.kid.cmp(&b.kid)))
+    }
+
+    /// The key of `alg` that signs at `now`.
+    pub fn signer_for(&self, alg: Algorithm, now: UnixTime) -> Option<&KeyRecord> {
+        self.signers(now)
+            .filter(|k| k.alg == alg)
+            .max_by(|a, b| a.activates_at.cmp(&b.activates_at).then(a.kid.cmp(&b.kid)))
+    }
+
+    fn signers(&self, now: UnixTime) -> impl Iterator<Item = &KeyRecord> {
         self.keys
             .iter()
-            .filter(|k| k.activates_at.is_some_and(|t| t <= now) && !is_expired(k, now))
-            .max_by(|a, b| a.activates_at.cmp(&b.activates_at).then(a.kid.cmp(&b.kid)))
+            .filter(move |k| k.activates_at.is_some_and(|t| t <= now) && !is_expired(k, now))
     }
 
     /// The keys to publish in the JWKS at `now`.
@@ -121,31 +137,77 @@ impl KeyRing {
         match key.activates_at {
             None => KeyState::Next,
             Some(t) if t > now => KeyState::Scheduled,
-            Some(_) if self.signer(now).is_some_and(|s| s.kid == key.kid) => KeyState::Active,
+            Some(_)
+                if self
+                    .signer_for(key.alg, now)
+                    .is_some_and(|s| s.kid == key.kid) =>
+            {
+                KeyState::Active
+            }
             Some(_) => KeyState::Retired,
         }
     }
 
     /// The pre-published next key, if any.
     pub fn next(&self) -> Option<&KeyRecord> {
-        self.keys
-            .iter()
-            .filter(|k| k.activates_at.is_none() && k.expires_at.is_none())
+        self.nexts().max_by_key(|k| k.created_at)
+    }
+
+    /// The pre-published next key of `alg`, if any.
+    pub fn next_for(&self, alg: Algorithm) -> Option<&KeyRecord> {
+        self.nexts()
+            .filter(|k| k.alg == alg)
             .max_by_key(|k| k.created_at)
     }
 
-    /// Plans a rotation at `now` to keys of `alg`.
+    fn nexts(&self) -> impl Iterator<Item = &KeyRecord> {
+        self.keys
+            .iter()
+            .filter(|k| k.activates_at.is_none() && k.expires_at.is_none())
+    }
+
+    /// Plans a rotation at `now` of the chains `algs` (the first is the one
+    /// access tokens use); keys of any other algorithm are retired.
     ///
-    /// The next key takes over if it has the right algorithm, as soon as it
-    /// has been published for `publish_delay`; otherwise `successor` (a fresh
-    /// key) is scheduled `publish_delay` from now. Every key that signed or
-    /// was due to sign stays published until `retire_after` past the takeover.
-    /// `new_key` makes the keys the rotation needs (a successor, when none can
-    /// be promoted, and the new next key).
+    /// In each chain the next key takes over as soon as it has been
+    /// published for `publish_delay`; a chain without one gets a fresh
+    /// successor scheduled `publish_delay` from now. Every key that signed or
+    /// was due to sign stays published until `retire_after` past its chain's
+    /// takeover (or past now, for a retired algorithm); a next key of a
+    /// retired algorithm never signed and is unpublished at once. `new_key`
+    /// makes the keys the rotation needs (successors, and each chain's new
+    /// next key).
     pub fn plan_rotation<E>(
         &self,
         now: UnixTime,
-        alg: portcullis_jose::Algorithm,
+        algs: &[Algorithm],
+        timings: RotationTimings,
+        mut new_key: impl FnMut(Algorithm) -> Result<KeyRecord, E>,
+    ) -> Result<Vec<RotationPlan>, E> {
+        let mut plans = Vec::with_capacity(algs.len());
+        for &alg in algs {
+            plans.push(self.plan_chain(now, alg, timings, || new_key(alg))?);
+        }
+        if let Some(first) = plans.first_mut() {
+            for key in &self.keys {
+                if algs.contains(&key.alg) || key.expires_at.is_some() {
+                    continue;
+                }
+                let until = match key.activates_at {
+                    Some(_) => now + timings.retire_after,
+                    None => now,
+                };
+                first.expire.push((key.kid.clone(), until));
+            }
+        }
+        Ok(plans)
+    }
+
+    /// Plans the rotation of the chain of `alg`.
+    fn plan_chain<E>(
+        &self,
+        now: UnixTime,
+        alg: Algorithm,
         timings: RotationTimings,
         mut new_key: impl FnMut() -> Result<KeyRecord, E>,
     ) -> Result<RotationPlan, E> {
@@ -154,18 +216,13 @@ impl KeyRing {
             expire: Vec::new(),
             insert: Vec::new(),
         };
-        let next = self.next();
-        let takeover = match next {
-            Some(next) if next.alg == alg => {
+        let takeover = match self.next_for(alg) {
+            Some(next) => {
                 let at = (next.created_at + timings.publish_delay).max(now);
                 plan.promote = Some((next.kid.clone(), at));
                 at
             }
-            _ => {
-                if let Some(stale) = next {
-                    // It never signed anything: unpublish it at once.
-                    plan.expire.push((stale.kid.clone(), now));
-                }
+            None => {
                 let at = now + timings.publish_delay;
                 plan.insert.push(KeyRecord {
                     created_at: now,
@@ -177,7 +234,7 @@ impl KeyRing {
             }
         };
         for key in &self.keys {
-            if key.activates_at.is_some() && key.expires_at.is_none() {
+            if key.alg == alg && key.activates_at.is_some() && key.expires_at.is_none() {
                 plan.expire
                     .push((key.kid.clone(), takeover + timings.retire_after));
             }
@@ -213,12 +270,9 @@ mod tests {
     }
 
     /// A key factory handing out keys with these kids, in order.
-    fn keys(
-        kids: &'static [&'static str],
-        alg: Algorithm,
-    ) -> impl FnMut() -> Result<KeyRecord, ()> {
+    fn keys(kids: &'static [&'static str]) -> impl FnMut(Algorithm) -> Result<KeyRecord, ()> {
         let mut kids = kids.iter();
-        move || Ok(key(kids.next().expect("enough kids"), alg, 0, None))
+        move |alg| Ok(key(kids.next().expect("enough kids"), alg, 0, None))
     }
 
     const TIMINGS: RotationTimings = RotationTimings {
@@ -226,7 +280,13 @@ mod tests {
         retire_after: Seconds(1000),
     };
 
-    fn apply(ring: &KeyRing, plan: RotationPlan) -> KeyRing {
+    fn apply(ring: &KeyRing, plans: Vec<RotationPlan>) -> KeyRing {
+        plans
+            .into_iter()
+            .fold(ring.clone(), |ring, plan| apply_one(&ring, plan))
+    }
+
+    fn apply_one(ring: &KeyRing, plan: RotationPlan) -> KeyRing {
         let mut keys = ring.keys.clone();
         for k in &mut keys {
             if let Some((kid, at)) = &plan.promote
@@ -250,12 +310,7 @@ mod tests {
         ]);
         let now = UnixTime(10_000);
         let plan = ring
-            .plan_rotation(
-                now,
-                Algorithm::RS256,
-                TIMINGS,
-                keys(&["c"], Algorithm::RS256),
-            )
+            .plan_rotation(now, &[Algorithm::RS256], TIMINGS, keys(&["c"]))
             .unwrap();
         let after = apply(&ring, plan);
         assert_eq!(after.signer(now).unwrap().kid, "b");
@@ -276,14 +331,9 @@ mod tests {
         ]);
         let now = UnixTime(200);
         let plan = ring
-            .plan_rotation(
-                now,
-                Algorithm::ES256,
-                TIMINGS,
-                keys(&["c"], Algorithm::ES256),
-            )
+            .plan_rotation(now, &[Algorithm::ES256], TIMINGS, keys(&["c"]))
             .unwrap();
-        assert_eq!(plan.promote, Some(("b".into(), UnixTime(400))));
+        assert_eq!(plan[0].promote, Some(("b".into(), UnixTime(400))));
         let after = apply(&ring, plan);
         assert_eq!(after.signer(now).unwrap().kid, "a");
         assert_eq!(after.signer(UnixTime(400)).unwrap().kid, "b");
@@ -297,12 +347,7 @@ mod tests {
         ]);
         let now = UnixTime(5_000);
         let plan = ring
-            .plan_rotation(
-                now,
-                Algorithm::EdDSA,
-                TIMINGS,
-                keys(&["e", "f"], Algorithm::EdDSA),
-            )
+            .plan_rotation(now, &[Algorithm::EdDSA], TIMINGS, keys(&["e", "f"]))
             .unwrap();
         let after = apply(&ring, plan);
         assert_eq!(after.signer(now).unwrap().kid, "a");
@@ -316,6 +361,46 @@ mod tests {
         );
         assert_eq!(after.signer(UnixTime(5_300)).unwrap().kid, "e");
         assert_eq!(after.next().unwrap().kid, "f");
+    }
+
+    #[test]
+    fn each_algorithm_is_a_chain_of_its_own() {
+        // ES256 signs access tokens, RS256 ID tokens; an old EdDSA key lingers.
+        let ring = KeyRing::new(vec![
+            key("es1", Algorithm::ES256, 0, Some(0)),
+            key("es2", Algorithm::ES256, 0, None),
+            key("rs1", Algorithm::RS256, 0, Some(10)),
+            key("rs2", Algorithm::RS256, 0, None),
+            key("ed1", Algorithm::EdDSA, 0, Some(5)),
+            key("ed2", Algorithm::EdDSA, 0, None),
+        ]);
+        let now = UnixTime(20);
+        assert_eq!(ring.signer_for(Algorithm::ES256, now).unwrap().kid, "es1");
+        assert_eq!(ring.signer_for(Algorithm::RS256, now).unwrap().kid, "rs1");
+        assert_eq!(ring.signer(now).unwrap().kid, "rs1", "the newest of any");
+        assert_eq!(ring.state(&ring.keys[0], now), KeyState::Active);
+        assert_eq!(ring.state(&ring.keys[2], now), KeyState::Active);
+
+        let now = UnixTime(10_000);
+        let algs = [Algorithm::ES256, Algorithm::RS256];
+        let plans = ring
+            .plan_rotation(now, &algs, TIMINGS, keys(&["es3", "rs3"]))
+            .unwrap();
+        let after = apply(&ring, plans);
+        assert_eq!(after.signer_for(Algorithm::ES256, now).unwrap().kid, "es2");
+        assert_eq!(after.signer_for(Algorithm::RS256, now).unwrap().kid, "rs2");
+        assert_eq!(after.next_for(Algorithm::ES256).unwrap().kid, "es3");
+        assert_eq!(after.next_for(Algorithm::RS256).unwrap().kid, "rs3");
+        // The retired algorithm's keys: the one that signed stays published
+        // while its tokens live; the one that never signed goes at once.
+        assert!(after.published(now).any(|k| k.kid == "ed1"));
+        assert!(!after.published(now).any(|k| k.kid == "ed2"));
+        assert!(!after.published(UnixTime(11_000)).any(|k| k.kid == "ed1"));
+        assert!(
+            after
+                .signer_for(Algorithm::EdDSA, UnixTime(11_000))
+                .is_none()
+        );
     }
 
     #[test]

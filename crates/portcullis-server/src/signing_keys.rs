@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use axum::body::Bytes;
 use portcullis_core::keyring::KeyRing;
 use portcullis_core::{MasterKey, Store, StoreError, UnixTime};
-use portcullis_jose::{Jwk, JwkSet, SigningKey, Verifier};
+use portcullis_jose::{Algorithm, Jwk, JwkSet, SigningKey, Verifier};
 
 /// Why the key ring could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -41,15 +41,22 @@ pub(crate) struct SigningKeys {
 }
 
 impl SigningKeys {
-    /// The key that signs at `now`.
-    pub fn signer(&self, now: UnixTime) -> Option<Arc<SigningKey>> {
+    /// The key of `alg` that signs at `now`, or, while the ring has none of
+    /// `alg` yet (the setting changed, the rotation is pending), the newest
+    /// signer of any algorithm.
+    pub fn signer(&self, alg: Algorithm, now: UnixTime) -> Option<Arc<SigningKey>> {
         let snapshot = self.current();
-        snapshot
-            .signers
-            .iter()
-            .filter(|(from, until, _)| *from <= now && until.is_none_or(|u| now < u))
-            .max_by(|(a, _, ka), (b, _, kb)| a.cmp(b).then_with(|| ka.kid().cmp(kb.kid())))
-            .map(|(_, _, key)| key.clone())
+        let newest = |of_alg: bool| {
+            snapshot
+                .signers
+                .iter()
+                .filter(|(from, until, key)| {
+                    *from <= now && until.is_none_or(|u| now < u) && (!of_alg || key.alg() == alg)
+                })
+                .max_by(|(a, _, ka), (b, _, kb)| a.cmp(b).then_with(|| ka.kid().cmp(kb.kid())))
+                .map(|(_, _, key)| key.clone())
+        };
+        newest(true).or_else(|| newest(false))
     }
 
     /// A verifier for tokens signed by any published key.

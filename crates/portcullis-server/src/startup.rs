@@ -128,18 +128,18 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
     let (store, master) = open(settings).await?;
     let now = system_now();
     let ring = keys::bootstrap(&*store, &master, settings.signing_alg, now).await?;
-    if let Some(signer) = ring.signer(now)
-        && signer.alg != settings.signing_alg
-    {
+    if ring.signer_for(settings.signing_alg, now).is_none() {
         tracing::warn!(
-            active = %signer.alg,
             configured = %settings.signing_alg,
-            "the active key has another algorithm than signing_alg; run `portcullis keys rotate` to switch"
+            "no active key has the algorithm of signing_alg; run `portcullis keys rotate` to switch"
         );
+    }
+    if ring.signer_for(keys::ID_TOKEN_ALG, now).is_none() {
+        tracing::warn!("no RS256 key signs ID tokens yet; run `portcullis keys rotate` to add one");
     }
     let signing_keys = Arc::new(SigningKeys::default());
     signing_keys.refresh(&*store, &master, now).await?;
-    if signing_keys.signer(now).is_none() {
+    if signing_keys.signer(settings.signing_alg, now).is_none() {
         return Err(StartupError::Keys(
             "no signing key is active; run `portcullis keys rotate`".into(),
         ));
@@ -155,12 +155,13 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         store: store.clone(),
         clients: ClientCache::new(settings.client_cache_ttl),
         keys: signing_keys,
+        signing_alg: settings.signing_alg,
         token_policy: TokenPolicy {
             issuer: issuer.clone(),
             access_token_lifetime: Seconds(settings.access_token_ttl.as_secs() as i64),
         },
         max_body_bytes: settings.max_body_bytes,
-        discovery: discovery::document(&issuer, settings.signing_alg),
+        discovery: discovery::document(&issuer),
         cookies: Cookies::for_issuer(&issuer),
         throttle: std::sync::Mutex::new(Throttle::new(ThrottlePolicy::default())),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),

@@ -3,8 +3,10 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use portcullis_core::admin::keys;
 use portcullis_core::grant::client_credentials::TokenPolicy;
-use portcullis_core::{Seconds, Store};
+use portcullis_core::{Seconds, Store, UnixTime};
+use portcullis_jose::{Algorithm, SigningKey};
 
 use crate::client_cache::ClientCache;
 use crate::signing_keys::SigningKeys;
@@ -20,6 +22,8 @@ pub(crate) struct Inner {
     pub store: Arc<dyn Store>,
     pub clients: ClientCache,
     pub keys: Arc<SigningKeys>,
+    /// The algorithm of access tokens (ID tokens are RS256).
+    pub signing_alg: Algorithm,
     pub token_policy: TokenPolicy,
     pub max_body_bytes: usize,
     /// The discovery document, rendered once.
@@ -39,6 +43,16 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The key that signs access tokens at `now`.
+    pub fn access_token_key(&self, now: UnixTime) -> Option<Arc<SigningKey>> {
+        self.keys.signer(self.signing_alg, now)
+    }
+
+    /// The key that signs ID tokens at `now`: RS256, OpenID Connect's default.
+    pub fn id_token_key(&self, now: UnixTime) -> Option<Arc<SigningKey>> {
+        self.keys.signer(keys::ID_TOKEN_ALG, now)
+    }
+
     /// Runs `f` on the sign-in throttle (a poisoned lock still holds counts).
     pub fn throttle<T>(&self, f: impl FnOnce(&mut Throttle) -> T) -> T {
         let mut guard = self

@@ -124,16 +124,25 @@ async fn a_duplicate_client_id_is_a_conflict() {
 async fn key_bootstrap_happens_once_and_rotation_is_atomic() {
     each_store(|store| async move {
         let master = MasterKey::generate();
+        // ES256 access tokens: an ES256 chain, and an RS256 chain for ID tokens,
+        // each with an active and a next key.
         let ring = keys::bootstrap(&*store, &master, Algorithm::ES256, UnixTime(1000))
             .await
             .unwrap();
-        let signer = ring.signer(UnixTime(1000)).expect("an active key").clone();
-        assert_eq!(ring.keys().count(), 2);
+        let signer = ring
+            .signer_for(Algorithm::ES256, UnixTime(1000))
+            .expect("an active ES256 key")
+            .clone();
+        let id_signer = ring
+            .signer_for(Algorithm::RS256, UnixTime(1000))
+            .expect("an active RS256 key")
+            .clone();
+        assert_eq!(ring.keys().count(), 4);
         // A second bootstrap (another replica starting) changes nothing.
         let again = keys::bootstrap(&*store, &master, Algorithm::ES256, UnixTime(1001))
             .await
             .unwrap();
-        assert_eq!(again.keys().count(), 2);
+        assert_eq!(again.keys().count(), 4);
         let late = keys::generate(&master, Algorithm::ES256, UnixTime(1002)).unwrap();
         assert!(!store.bootstrap_keys(&[late]).await.unwrap());
 
@@ -142,16 +151,40 @@ async fn key_bootstrap_happens_once_and_rotation_is_atomic() {
         let parsed = portcullis_jose::SigningKey::from_pkcs8(signer.alg, &opened).unwrap();
         assert_eq!(parsed.kid(), signer.kid);
 
-        let next = ring.next().expect("a next key").kid.clone();
-        keys::rotate(&*store, &master, Algorithm::ES256, TIMINGS, UnixTime(2000))
+        let next = ring
+            .next_for(Algorithm::ES256)
+            .expect("a next key")
+            .kid
+            .clone();
+        let id_next = ring
+            .next_for(Algorithm::RS256)
+            .expect("a next key")
+            .kid
+            .clone();
+        let plans = keys::rotate(&*store, &master, Algorithm::ES256, TIMINGS, UnixTime(2000))
             .await
             .unwrap();
+        assert_eq!(plans.len(), 2, "one plan per chain");
         let ring = KeyRing::new(store.keys().await.unwrap());
-        assert_eq!(ring.signer(UnixTime(2000)).unwrap().kid, next);
-        let old = ring.keys().find(|k| k.kid == signer.kid).unwrap();
-        assert_eq!(ring.state(old, UnixTime(2000)), KeyState::Retired);
-        assert_eq!(ring.state(old, UnixTime(2600)), KeyState::Expired);
-        assert_eq!(ring.published(UnixTime(2000)).count(), 3);
+        assert_eq!(
+            ring.signer_for(Algorithm::ES256, UnixTime(2000))
+                .unwrap()
+                .kid,
+            next
+        );
+        assert_eq!(
+            ring.signer_for(Algorithm::RS256, UnixTime(2000))
+                .unwrap()
+                .kid,
+            id_next
+        );
+        for old in [&signer, &id_signer] {
+            let old = ring.keys().find(|k| k.kid == old.kid).unwrap();
+            assert_eq!(ring.state(old, UnixTime(2000)), KeyState::Retired);
+            assert_eq!(ring.state(old, UnixTime(2600)), KeyState::Expired);
+        }
+        // Per chain: the retired key, the new signer, and a fresh next key.
+        assert_eq!(ring.published(UnixTime(2000)).count(), 6);
 
         // A rotation planned on a stale view loses and leaves the ring intact.
         let stale = portcullis_core::RotationPlan {
@@ -161,6 +194,23 @@ async fn key_bootstrap_happens_once_and_rotation_is_atomic() {
         };
         let err = store.apply_rotation(&stale).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+        assert_eq!(store.keys().await.unwrap().len(), 6);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_rs256_server_keeps_a_single_chain() {
+    each_store(|store| async move {
+        let master = MasterKey::generate();
+        let ring = keys::bootstrap(&*store, &master, Algorithm::RS256, UnixTime(1000))
+            .await
+            .unwrap();
+        assert_eq!(ring.keys().count(), 2);
+        let plans = keys::rotate(&*store, &master, Algorithm::RS256, TIMINGS, UnixTime(2000))
+            .await
+            .unwrap();
+        assert_eq!(plans.len(), 1);
         assert_eq!(store.keys().await.unwrap().len(), 3);
     })
     .await;

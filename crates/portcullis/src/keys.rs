@@ -62,7 +62,7 @@ pub async fn exec(settings: &Settings, command: KeysCommand) -> anyhow::Result<(
         }
         KeysCommand::Rotate => {
             keys::bootstrap(&*store, &master, settings.signing_alg, now).await?;
-            let plan = keys::rotate(
+            let plans = keys::rotate(
                 &*store,
                 &master,
                 settings.signing_alg,
@@ -70,30 +70,37 @@ pub async fn exec(settings: &Settings, command: KeysCommand) -> anyhow::Result<(
                 now,
             )
             .await?;
-            match &plan.promote {
-                Some((kid, at)) if *at <= now => println!("key {kid} now signs new tokens"),
-                Some((kid, at)) => println!(
-                    "key {kid} signs new tokens from {} (in {} s)",
-                    at.0,
-                    at.0 - now.0
-                ),
-                None => {
-                    let successor = plan.insert.iter().find(|k| k.activates_at.is_some());
-                    if let Some(k) = successor {
-                        let at = k.activates_at.map_or(0, |t| t.0);
-                        println!(
-                            "new {} key {} is published and signs from {at} (in {} s)",
-                            k.alg,
-                            k.kid,
-                            at - now.0
-                        );
-                    }
-                }
-            }
-            for (kid, until) in &plan.expire {
-                println!("key {kid} stays published until {}", until.0);
+            for plan in &plans {
+                report(plan, now);
             }
         }
     }
     Ok(())
+}
+
+/// Prints what one chain's rotation did.
+fn report(plan: &portcullis_core::RotationPlan, now: portcullis_core::UnixTime) {
+    match &plan.promote {
+        Some((kid, at)) if *at <= now => println!("key {kid} now signs new tokens"),
+        Some((kid, at)) => println!(
+            "key {kid} signs new tokens from {} (in {} s)",
+            at.0,
+            at.0 - now.0
+        ),
+        None => {
+            let successor = plan.insert.iter().find(|k| k.activates_at.is_some());
+            if let Some(k) = successor {
+                let at = k.activates_at.map_or(0, |t| t.0);
+                println!(
+                    "new {} key {} is published and signs from {at} (in {} s)",
+                    k.alg,
+                    k.kid,
+                    at - now.0
+                );
+            }
+        }
+    }
+    for (kid, until) in &plan.expire {
+        println!("key {kid} stays published until {}", until.0);
+    }
 }

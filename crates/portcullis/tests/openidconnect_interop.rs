@@ -76,8 +76,23 @@ async fn person_allows(server: &TestServer, url: &str) -> Vec<(String, String)> 
 
 #[tokio::test]
 async fn an_independent_relying_party_signs_a_user_in_unchanged() {
+    relying_party_signs_in(&[], jsonwebtoken::Algorithm::RS256).await;
+}
+
+/// With ES256 access tokens, ID tokens are still RS256 (OIDC Core 15.1), and
+/// a relying party that knows only the defaults accepts them.
+#[tokio::test]
+async fn id_tokens_stay_rs256_when_access_tokens_use_another_algorithm() {
+    relying_party_signs_in(
+        &[("PORTCULLIS_SIGNING_ALG", "ES256")],
+        jsonwebtoken::Algorithm::ES256,
+    )
+    .await;
+}
+
+async fn relying_party_signs_in(settings: &[(&str, &str)], access_alg: jsonwebtoken::Algorithm) {
     let db = TestDatabase::new(StoreKind::Sqlite).await;
-    let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+    let server = TestServer::spawn(BIN.as_ref(), &db, settings).await;
     server
         .create_user(
             "alice",
@@ -143,6 +158,10 @@ async fn an_independent_relying_party_signs_a_user_in_unchanged() {
         .await
         .unwrap();
     let id_token = tokens.id_token().expect("an ID token");
+    let access_header = jsonwebtoken::decode_header(tokens.access_token().secret()).unwrap();
+    assert_eq!(access_header.alg, access_alg);
+    let id_header = jsonwebtoken::decode_header(&id_token.to_string()).unwrap();
+    assert_eq!(id_header.alg, jsonwebtoken::Algorithm::RS256);
     let id_verifier = client.id_token_verifier();
     let claims = id_token.claims(&id_verifier, &nonce).unwrap();
     assert_eq!(claims.issuer().as_str(), server.url);

@@ -32,36 +32,63 @@ pub fn generate(master: &MasterKey, alg: Algorithm, now: UnixTime) -> Result<Key
     })
 }
 
-/// Makes sure a signing key exists. On an empty key ring it stores an active
-/// key (nothing was published before, so it may sign at once) and a next key.
-/// Safe when several processes start at the same time.
+/// The algorithm ID tokens are signed with unless a client asks otherwise
+/// (OpenID Connect's default `id_token_signed_response_alg`, which every
+/// relying party must accept).
+pub const ID_TOKEN_ALG: Algorithm = Algorithm::RS256;
+
+/// The key chains a server signing access tokens with `access_alg` keeps:
+/// that algorithm's, and RS256's for ID tokens when it is another.
+pub fn chains(access_alg: Algorithm) -> Vec<Algorithm> {
+    if access_alg == ID_TOKEN_ALG {
+        vec![access_alg]
+    } else {
+        vec![access_alg, ID_TOKEN_ALG]
+    }
+}
+
+/// Makes sure signing keys exist. On an empty key ring it stores, for each
+/// of the [`chains`] of `access_alg`, an active key (nothing was published
+/// before, so it may sign at once) and a next key. Safe when several
+/// processes start at the same time.
 pub async fn bootstrap(
     store: &dyn Store,
     master: &MasterKey,
-    alg: Algorithm,
+    access_alg: Algorithm,
     now: UnixTime,
 ) -> Result<KeyRing, KeyError> {
     let ring = KeyRing::new(store.keys().await?);
     if ring.keys().next().is_some() {
         return Ok(ring);
     }
-    let mut active = generate(master, alg, now)?;
-    active.activates_at = Some(now);
-    let next = generate(master, alg, now)?;
-    store.bootstrap_keys(&[active, next]).await?;
+    let mut keys = Vec::new();
+    for alg in chains(access_alg) {
+        let mut active = generate(master, alg, now)?;
+        active.activates_at = Some(now);
+        keys.push(active);
+        keys.push(generate(master, alg, now)?);
+    }
+    store.bootstrap_keys(&keys).await?;
     Ok(KeyRing::new(store.keys().await?))
 }
 
-/// Rotates to keys of `alg`: see [`KeyRing::plan_rotation`]. Returns the plan applied.
+/// Rotates the [`chains`] of `access_alg` (see [`KeyRing::plan_rotation`]);
+/// a chain missing so far (RS256 for ID tokens on a ring made before) starts
+/// with a key published now that signs after the publish delay. Returns the
+/// plans applied, one per chain.
 pub async fn rotate(
     store: &dyn Store,
     master: &MasterKey,
-    alg: Algorithm,
+    access_alg: Algorithm,
     timings: RotationTimings,
     now: UnixTime,
-) -> Result<RotationPlan, KeyError> {
+) -> Result<Vec<RotationPlan>, KeyError> {
     let ring = KeyRing::new(store.keys().await?);
-    let plan = ring.plan_rotation(now, alg, timings, || generate(master, alg, now))?;
-    store.apply_rotation(&plan).await?;
-    Ok(plan)
+    let plans = ring.plan_rotation(now, &chains(access_alg), timings, |alg| {
+        generate(master, alg, now)
+    })?;
+    for plan in &plans {
+        store.apply_rotation(plan).await?;
+    }
+    Ok(plans)
 }

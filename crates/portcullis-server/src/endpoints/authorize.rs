@@ -411,7 +411,7 @@ fn implicit(
     auth_time: UnixTime,
     now: UnixTime,
 ) -> Response {
-    let Some(key) = state.keys.signer(now) else {
+    let (Some(key), Some(id_key)) = (state.access_token_key(now), state.id_token_key(now)) else {
         return unavailable("no active signing key");
     };
     let mut fields: Vec<(&str, String)> = Vec::new();
@@ -442,14 +442,14 @@ fn implicit(
             &state.token_policy.issuer,
             subject,
             access_token.as_deref(),
-            key.alg(),
+            id_key.alg(),
             now,
             state.token_policy.access_token_lifetime,
         );
         if access_token.is_none() {
             claims = claims.with_user_claims(userinfo::claims(user, &request.scope));
         }
-        match key.sign_jwt("JWT", &claims) {
+        match id_key.sign_jwt("JWT", &claims) {
             Ok(signed) => fields.push(("id_token", signed)),
             Err(err) => return unavailable(&format!("signing failed: {err}")),
         }

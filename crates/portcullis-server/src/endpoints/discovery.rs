@@ -6,13 +6,13 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::IntoResponse;
 use portcullis_core::GrantType;
-use portcullis_jose::Algorithm;
+use portcullis_core::admin::keys;
 use serde_json::json;
 
 use crate::state::AppState;
 
 /// Renders the metadata document for `issuer`.
-pub(crate) fn document(issuer: &str, alg: Algorithm) -> Bytes {
+pub(crate) fn document(issuer: &str) -> Bytes {
     let metadata = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -25,7 +25,7 @@ pub(crate) fn document(issuer: &str, alg: Algorithm) -> Bytes {
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": [alg.as_str()],
+        "id_token_signing_alg_values_supported": [keys::ID_TOKEN_ALG.as_str()],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",

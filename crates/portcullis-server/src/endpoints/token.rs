@@ -203,10 +203,8 @@ pub(crate) async fn token(
             .into());
         }
     };
-    let key = state
-        .keys
-        .signer(now)
-        .ok_or_else(|| ApiError::Internal("no active signing key".into()))?;
+    let no_key = || ApiError::Internal("no active signing key".into());
+    let key = state.access_token_key(now).ok_or_else(no_key)?;
     let sign_error = |e: portcullis_jose::Error| ApiError::Internal(format!("signing failed: {e}"));
     let access_token = key.sign_jwt(TYP, &grant.claims).map_err(sign_error)?;
     let mut id_token = None;
@@ -219,15 +217,16 @@ pub(crate) async fn token(
                 auth_time: for_user.auth_time,
                 nonce: for_user.nonce.as_deref(),
             };
+            let id_key = state.id_token_key(now).ok_or_else(no_key)?;
             let claims = IdTokenClaims::new(
                 &state.token_policy.issuer,
                 subject,
                 Some(&access_token),
-                key.alg(),
+                id_key.alg(),
                 now,
                 state.token_policy.access_token_lifetime,
             );
-            id_token = Some(key.sign_jwt("JWT", &claims).map_err(sign_error)?);
+            id_token = Some(id_key.sign_jwt("JWT", &claims).map_err(sign_error)?);
         }
         if let Some(issued) = for_user.refresh {
             state.store.insert_refresh(&issued.record).await?;

@@ -160,7 +160,7 @@ async fn relying_party_signs_in(settings: &[(&str, &str)], access_alg: jsonwebto
     let id_token = tokens.id_token().expect("an ID token");
     let access_header = jsonwebtoken::decode_header(tokens.access_token().secret()).unwrap();
     assert_eq!(access_header.alg, access_alg);
-    let id_header = jsonwebtoken::decode_header(&id_token.to_string()).unwrap();
+    let id_header = jsonwebtoken::decode_header(id_token.to_string()).unwrap();
     assert_eq!(id_header.alg, jsonwebtoken::Algorithm::RS256);
     let id_verifier = client.id_token_verifier();
     let claims = id_token.claims(&id_verifier, &nonce).unwrap();

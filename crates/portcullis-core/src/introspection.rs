@@ -1,11 +1,13 @@
 //! Token introspection (RFC 7662): is this token one of ours, and still good?
 
-use portcullis_jose::{ClaimsPolicy, Verifier};
+use portcullis_jose::Verifier;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::UnixTime;
-use crate::access_token::TYP;
+use crate::grant::authorization_code::TokenHash;
+use crate::revocation::our_access_token;
+use crate::user::UserId;
+use crate::{ClientId, Store, StoreError, UnixTime};
 
 /// The answer of the introspection endpoint.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,15 +30,12 @@ impl Introspection {
     }
 }
 
-/// Introspects an access token issued by `issuer` and signed by a key of `verifier`.
+/// Introspects an access token issued by `issuer` and signed by a key of
+/// `verifier`, from the token alone (signature, type, issuer, times).
 pub fn introspect(verifier: &Verifier, issuer: &str, token: &str, now: UnixTime) -> Introspection {
-    let policy = ClaimsPolicy::times_only().leeway(0).require_type(TYP);
-    let Ok(verified) = verifier.verify(token, &policy, now.0) else {
+    let Some(claims) = our_access_token(verifier, Some(issuer), token, now) else {
         return Introspection::inactive();
     };
-    if verified.claims.get("iss").and_then(Value::as_str) != Some(issuer) {
-        return Introspection::inactive();
-    }
     let mut fields: Map<String, Value> = [
         "scope",
         "client_id",
@@ -49,12 +48,7 @@ pub fn introspect(verifier: &Verifier, issuer: &str, token: &str, now: UnixTime)
         "jti",
     ]
     .into_iter()
-    .filter_map(|name| {
-        verified
-            .claims
-            .get(name)
-            .map(|v| (name.to_owned(), v.clone()))
-    })
+    .filter_map(|name| claims.get(name).map(|v| (name.to_owned(), v.clone())))
     .collect();
     fields.insert("token_type".into(), Value::from("Bearer"));
     Introspection {
@@ -63,9 +57,80 @@ pub fn introspect(verifier: &Verifier, issuer: &str, token: &str, now: UnixTime)
     }
 }
 
+/// Introspects any token `caller` may ask about, against what is stored: an
+/// access token (see [`introspect`]) is inactive once revoked, once its
+/// client is deleted, or once its user is disabled or deleted; a refresh
+/// token is active for the client it was issued to while it is unspent and
+/// unexpired, and its client and user are still there.
+pub async fn introspect_stored(
+    store: &dyn Store,
+    verifier: Option<&Verifier>,
+    issuer: &str,
+    token: &str,
+    caller: &ClientId,
+    now: UnixTime,
+) -> Result<Introspection, StoreError> {
+    if let Some(verifier) = verifier {
+        let answer = introspect(verifier, issuer, token, now);
+        if answer.active {
+            let field = |name: &str| answer.fields.get(name).and_then(Value::as_str);
+            let live = match (field("jti"), field("client_id"), field("sub")) {
+                (Some(jti), Some(client), Some(sub)) => {
+                    !store.access_token_denied(jti).await?
+                        && client_exists(store, client).await?
+                        && (sub == client || user_enabled(store, sub).await?)
+                }
+                _ => false,
+            };
+            return Ok(if live {
+                answer
+            } else {
+                Introspection::inactive()
+            });
+        }
+    }
+    let Some(stored) = store.refresh_token(&TokenHash::of(token)).await? else {
+        return Ok(Introspection::inactive());
+    };
+    let record = stored.record;
+    let live = !stored.spent
+        && record.expires_at > now
+        && &record.client_id == caller
+        && client_exists(store, record.client_id.as_str()).await?
+        && user_enabled(store, record.user_id.as_str()).await?;
+    if !live {
+        return Ok(Introspection::inactive());
+    }
+    let mut fields = Map::new();
+    fields.insert("scope".into(), Value::from(record.scope.to_string()));
+    fields.insert("client_id".into(), Value::from(record.client_id.as_str()));
+    fields.insert("sub".into(), Value::from(record.user_id.as_str()));
+    fields.insert("exp".into(), Value::from(record.expires_at.0));
+    fields.insert("iat".into(), Value::from(record.issued_at.0));
+    fields.insert("iss".into(), Value::from(issuer));
+    fields.insert("token_type".into(), Value::from("refresh_token"));
+    Ok(Introspection {
+        active: true,
+        fields,
+    })
+}
+
+async fn client_exists(store: &dyn Store, id: &str) -> Result<bool, StoreError> {
+    match ClientId::parse(id) {
+        Some(id) => Ok(store.client(&id).await?.is_some()),
+        None => Ok(false),
+    }
+}
+
+async fn user_enabled(store: &dyn Store, id: &str) -> Result<bool, StoreError> {
+    let user = store.user(&UserId::from_stored(id.to_owned())).await?;
+    Ok(user.is_some_and(|u| !u.disabled))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access_token::TYP;
     use portcullis_jose::{Algorithm, SigningKey};
     use serde_json::json;
 

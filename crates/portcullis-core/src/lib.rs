@@ -18,6 +18,7 @@ pub mod pkce;
 pub mod random;
 pub mod redirect_uri;
 pub mod resource;
+pub mod revocation;
 pub mod scope;
 pub mod secret;
 pub mod session;

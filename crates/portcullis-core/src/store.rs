@@ -21,6 +21,32 @@ pub enum RefreshUse {
     Unknown,
 }
 
+/// A stored refresh token and whether it was spent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRefresh {
+    /// The token.
+    pub record: RefreshRecord,
+    /// Used (rotated) or revoked: it can no longer be exchanged.
+    pub spent: bool,
+}
+
+/// How long a spent or expired authorization code is kept: a replay within
+/// this time still revokes what the code issued (RFC 9700 section 4.2.4).
+pub const CODE_KEPT_AFTER_EXPIRY: crate::Seconds = crate::Seconds(86_400);
+
+/// How many expired rows a cleanup removed, per kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cleanup {
+    /// Authorization codes.
+    pub codes: u64,
+    /// Refresh tokens.
+    pub refresh_tokens: u64,
+    /// Sessions.
+    pub sessions: u64,
+    /// Deny-list entries of revoked access tokens.
+    pub revoked_access_tokens: u64,
+}
+
 /// What redeeming an authorization code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redemption {
@@ -99,6 +125,34 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn use_refresh(&self, hash: &TokenHash, now: UnixTime) -> Result<RefreshUse, StoreError>;
     /// Revokes every refresh token of a family (a replayed code or token).
     async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<(), StoreError>;
+    /// The refresh token with this hash, spent or not.
+    async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<StoredRefresh>, StoreError>;
+    /// Revokes every refresh token issued for a user; returns how many were live.
+    async fn revoke_refresh_of_user(&self, user: &UserId, now: UnixTime)
+    -> Result<u64, StoreError>;
+    /// Revokes every refresh token issued to a client; returns how many were live.
+    async fn revoke_refresh_of_client(
+        &self,
+        client: &ClientId,
+        now: UnixTime,
+    ) -> Result<u64, StoreError>;
+
+    /// Denies an access token by `jti` until it expires; `false` if it was
+    /// denied already.
+    async fn deny_access_token(
+        &self,
+        jti: &str,
+        client: &ClientId,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Whether the access token with this `jti` was revoked.
+    async fn access_token_denied(&self, jti: &str) -> Result<bool, StoreError>;
+
+    /// Deletes what expired before `now`: refresh tokens, sessions and
+    /// deny-list entries (a denied token past its `exp` is refused anyway),
+    /// and codes expired for [`CODE_KEPT_AFTER_EXPIRY`].
+    async fn delete_expired(&self, now: UnixTime) -> Result<Cleanup, StoreError>;
 
     /// Stores a session.
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;

@@ -19,13 +19,14 @@ pub enum UserInfoError {
     InsufficientScope,
 }
 
-/// The user and scopes of a valid access token issued by `issuer`.
+/// The user, scopes and `jti` of a valid access token issued by `issuer`
+/// (the caller checks the `jti` against the deny list).
 pub fn token_subject(
     verifier: &Verifier,
     issuer: &str,
     token: &str,
     now: UnixTime,
-) -> Result<(UserId, ScopeSet), UserInfoError> {
+) -> Result<(UserId, ScopeSet, String), UserInfoError> {
     let policy = ClaimsPolicy::issuer_only(issuer)
         .leeway(0)
         .require_type(TYP);
@@ -40,10 +41,15 @@ pub fn token_subject(
         .and_then(ScopeSet::parse)
         .unwrap_or_default();
     let sub = sub.ok_or(UserInfoError::InvalidToken)?;
+    let jti = verified
+        .claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .ok_or(UserInfoError::InvalidToken)?;
     if !scope.iter().any(|s| s.as_str() == "openid") {
         return Err(UserInfoError::InsufficientScope);
     }
-    Ok((UserId::from_stored(sub.to_owned()), scope))
+    Ok((UserId::from_stored(sub.to_owned()), scope, jti.to_owned()))
 }
 
 /// The claims of `user` that `scope` releases: `sub` always, name fields

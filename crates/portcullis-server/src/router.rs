@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::endpoints::{account, authorize, discovery, introspect, jwks, signup, token, userinfo};
+use crate::endpoints::{
+    account, authorize, discovery, introspect, jwks, revoke, signup, token, userinfo,
+};
 use crate::state::AppState;
 use crate::web;
 
@@ -36,6 +38,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/logout", post(account::logout))
         .route("/assets/style.css", get(stylesheet))
         .route("/introspect", post(introspect::introspect))
+        .route("/revoke", post(revoke::revoke))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

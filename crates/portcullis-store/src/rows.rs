@@ -223,6 +223,8 @@ pub(crate) struct RefreshRow {
     pub auth_time: i64,
     pub issued_at: i64,
     pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
 }
 
 impl TryFrom<RefreshRow> for RefreshRecord {

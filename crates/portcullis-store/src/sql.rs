@@ -5,7 +5,9 @@ use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
 use portcullis_core::grant::refresh_token::RefreshRecord;
 use portcullis_core::password::PasswordHash;
 use portcullis_core::session::SessionRecord;
-use portcullis_core::store::{Redemption, RefreshUse};
+use portcullis_core::store::{
+    CODE_KEPT_AFTER_EXPIRY, Cleanup, Redemption, RefreshUse, StoredRefresh,
+};
 use portcullis_core::user::{User, UserId};
 use portcullis_core::{
     Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, Store, StoreError, UnixTime,
@@ -310,6 +312,100 @@ macro_rules! implement_store {
                 .await
                 .map_err(interpret)?;
                 Ok(())
+            }
+
+            async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<StoredRefresh>, StoreError> {
+                sqlx::query_as::<_, RefreshRow>("SELECT * FROM refresh_tokens WHERE hash = $1")
+                    .bind(hash.0.to_vec())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .map(|row| {
+                        let spent = row.used_at.is_some() || row.revoked_at.is_some();
+                        RefreshRecord::try_from(row).map(|record| StoredRefresh { record, spent })
+                    })
+                    .transpose()
+            }
+
+            async fn revoke_refresh_of_user(&self, user: &UserId, now: UnixTime) -> Result<u64, StoreError> {
+                Ok(sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 \
+                     WHERE user_id = $2 AND revoked_at IS NULL AND used_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(user.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?
+                .rows_affected())
+            }
+
+            async fn revoke_refresh_of_client(&self, client: &ClientId, now: UnixTime) -> Result<u64, StoreError> {
+                Ok(sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 \
+                     WHERE client_id = $2 AND revoked_at IS NULL AND used_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(client.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?
+                .rows_affected())
+            }
+
+            async fn deny_access_token(
+                &self,
+                jti: &str,
+                client: &ClientId,
+                expires_at: UnixTime,
+                now: UnixTime,
+            ) -> Result<bool, StoreError> {
+                Ok(sqlx::query(
+                    "INSERT INTO revoked_access_tokens (jti, client_id, expires_at, revoked_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (jti) DO NOTHING",
+                )
+                .bind(jti)
+                .bind(client.as_str())
+                .bind(expires_at.0)
+                .bind(now.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?
+                .rows_affected()
+                    == 1)
+            }
+
+            async fn access_token_denied(&self, jti: &str) -> Result<bool, StoreError> {
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT expires_at FROM revoked_access_tokens WHERE jti = $1")
+                        .bind(jti)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(interpret)?;
+                Ok(found.is_some())
+            }
+
+            async fn delete_expired(&self, now: UnixTime) -> Result<Cleanup, StoreError> {
+                let mut done = Cleanup::default();
+                let codes_before = now.0 - CODE_KEPT_AFTER_EXPIRY.0;
+                for (sql, before, count) in [
+                    ("DELETE FROM authorization_codes WHERE expires_at <= $1", codes_before, &mut done.codes),
+                    ("DELETE FROM refresh_tokens WHERE expires_at <= $1", now.0, &mut done.refresh_tokens),
+                    ("DELETE FROM sessions WHERE expires_at <= $1", now.0, &mut done.sessions),
+                    (
+                        "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
+                        now.0,
+                        &mut done.revoked_access_tokens,
+                    ),
+                ] {
+                    *count = sqlx::query(sql)
+                        .bind(before)
+                        .execute(&self.pool)
+                        .await
+                        .map_err(interpret)?
+                        .rows_affected();
+                }
+                Ok(done)
             }
 
             async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {

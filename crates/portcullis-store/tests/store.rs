@@ -292,15 +292,19 @@ mod users {
                         .verify(&Password::presented("old password 1"))
                 );
 
-                users::set_disabled(&*store, &name, true).await.unwrap();
+                users::set_disabled(&*store, &name, true, UnixTime(9))
+                    .await
+                    .unwrap();
                 assert!(users::find(&*store, &name).await.unwrap().disabled);
-                users::set_disabled(&*store, &name, false).await.unwrap();
+                users::set_disabled(&*store, &name, false, UnixTime(9))
+                    .await
+                    .unwrap();
                 assert!(!users::find(&*store, &name).await.unwrap().disabled);
 
-                users::delete(&*store, &name).await.unwrap();
+                users::delete(&*store, &name, UnixTime(9)).await.unwrap();
                 let gone = users::find(&*store, &name).await;
                 assert!(matches!(gone, Err(UserAdminError::NotFound(_))), "{gone:?}");
-                let again = users::delete(&*store, &name).await;
+                let again = users::delete(&*store, &name, UnixTime(9)).await;
                 assert!(matches!(again, Err(UserAdminError::NotFound(_))));
             }
         })

@@ -173,10 +173,10 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
         }
         ClientCommand::Delete { id } => {
             let id = parse_id(&id)?;
-            if !store.delete_client(&id).await? {
+            if !clients::delete(&*store, &id, system_now()).await? {
                 bail!("no client with id `{id}`");
             }
-            eprintln!("deleted client {id}");
+            eprintln!("deleted client {id}; its refresh tokens are revoked");
         }
         ClientCommand::RotateSecret { id, json } => {
             let id = parse_id(&id)?;

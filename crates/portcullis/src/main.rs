@@ -84,7 +84,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The client-side tools need no server settings.
     let command = match cli.command {
-        Command::Token(command) => return run(token::exec(command), |()| true),
+        Command::Token(command @ token::TokenCommand::ClientCredentials(_)) => {
+            return run(token::exec(command), |()| true);
+        }
         Command::Jwt(command) => return run(jwt::exec(command), |valid| valid),
         command => command,
     };
@@ -107,7 +109,8 @@ fn main() -> ExitCode {
                 Command::Client(command) => client::exec(&settings, command).await,
                 Command::Keys(command) => keys::exec(&settings, command).await,
                 Command::User(command) => user::exec(&settings, command).await,
-                Command::Token(_) | Command::Jwt(_) => Ok(()),
+                Command::Token(_) => token::revoke(&settings).await,
+                Command::Jwt(_) => Ok(()),
             }
         },
         |()| true,

@@ -1,8 +1,13 @@
-//! `portcullis token client-credentials`: get a token from any standard provider.
+//! `portcullis token client-credentials`: get a token from any standard
+//! provider; `portcullis token revoke`: revoke one of this server's tokens.
 
 use anyhow::{Context as _, bail};
 use clap::{Subcommand, ValueEnum};
 use serde_json::Value;
+
+use portcullis_core::admin::tokens;
+use portcullis_core::revocation::Revoked;
+use portcullis_server::{Settings, startup, system_now};
 
 use crate::http_client::{client, discover, read_stdin_line};
 
@@ -10,6 +15,11 @@ use crate::http_client::{client, discover, read_stdin_line};
 pub enum TokenCommand {
     /// Get an access token with the client credentials grant.
     ClientCredentials(ClientCredentialsArgs),
+    /// Revoke an access or refresh token issued by this server (read from
+    /// standard input), whichever client holds it: an access token is
+    /// refused by introspection and /userinfo until it expires, a refresh
+    /// token's whole family stops working.
+    Revoke,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -52,8 +62,27 @@ pub struct ClientCredentialsArgs {
     raw: bool,
 }
 
+/// `portcullis token revoke`, on this server's database.
+pub async fn revoke(settings: &Settings) -> anyhow::Result<()> {
+    let token = read_stdin_line().context("give the token on standard input")?;
+    if token.is_empty() {
+        bail!("give the token on standard input");
+    }
+    let (store, _) = startup::open(settings).await?;
+    match tokens::revoke(&*store, &token, system_now()).await? {
+        Revoked::AccessToken => println!("access token revoked until it expires"),
+        Revoked::RefreshFamily => {
+            println!("refresh token revoked, with every token of its sign-in")
+        }
+        Revoked::Nothing => bail!("not a live token of this server"),
+    }
+    Ok(())
+}
+
 pub async fn exec(command: TokenCommand) -> anyhow::Result<()> {
-    let TokenCommand::ClientCredentials(args) = command;
+    let TokenCommand::ClientCredentials(args) = command else {
+        bail!("this command needs the server's settings");
+    };
     let secret = match (args.client_secret_stdin, &args.client_secret) {
         (true, _) => read_stdin_line()?,
         (false, Some(secret)) => secret.clone(),

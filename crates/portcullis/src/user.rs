@@ -152,15 +152,22 @@ pub async fn exec(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             println!("password of {} set", user.username);
         }
         UserCommand::Disable { username } => {
-            let user = users::set_disabled(&*store, &parse_username(&username)?, true).await?;
-            println!("{} disabled", user.username);
+            let user =
+                users::set_disabled(&*store, &parse_username(&username)?, true, system_now())
+                    .await?;
+            println!(
+                "{} disabled; their sessions and refresh tokens ended",
+                user.username
+            );
         }
         UserCommand::Enable { username } => {
-            let user = users::set_disabled(&*store, &parse_username(&username)?, false).await?;
+            let user =
+                users::set_disabled(&*store, &parse_username(&username)?, false, system_now())
+                    .await?;
             println!("{} enabled", user.username);
         }
         UserCommand::Delete { username } => {
-            let user = users::delete(&*store, &parse_username(&username)?).await?;
+            let user = users::delete(&*store, &parse_username(&username)?, system_now()).await?;
             println!("{} deleted", user.username);
         }
     }

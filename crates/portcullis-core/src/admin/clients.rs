@@ -30,6 +30,16 @@ pub async fn create(
     Ok((client, secret))
 }
 
+/// Deletes a client and revokes its refresh tokens; its access tokens stop
+/// being active for introspection. `false` if there was no such client.
+pub async fn delete(store: &dyn Store, id: &ClientId, now: UnixTime) -> Result<bool, StoreError> {
+    if !store.delete_client(id).await? {
+        return Ok(false);
+    }
+    store.revoke_refresh_of_client(id, now).await?;
+    Ok(true)
+}
+
 /// Gives a confidential client a new secret; the old one stops working.
 /// `None` if there is no such client.
 pub async fn rotate_secret(

@@ -2,4 +2,5 @@
 
 pub mod clients;
 pub mod keys;
+pub mod tokens;
 pub mod users;

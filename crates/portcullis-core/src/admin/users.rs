@@ -63,6 +63,7 @@ pub async fn set_disabled(
     store: &dyn Store,
     username: &Username,
     disabled: bool,
+    now: UnixTime,
 ) -> Result<User, UserAdminError> {
     let user = find(store, username).await?;
     if !store.set_user_disabled(&user.id, disabled).await? {
@@ -70,14 +71,20 @@ pub async fn set_disabled(
     }
     if disabled {
         store.delete_sessions_of(&user.id).await?;
+        store.revoke_refresh_of_user(&user.id, now).await?;
     }
     Ok(user)
 }
 
 /// Deletes a user.
-pub async fn delete(store: &dyn Store, username: &Username) -> Result<User, UserAdminError> {
+pub async fn delete(
+    store: &dyn Store,
+    username: &Username,
+    now: UnixTime,
+) -> Result<User, UserAdminError> {
     let user = find(store, username).await?;
     store.delete_sessions_of(&user.id).await?;
+    store.revoke_refresh_of_user(&user.id, now).await?;
     if !store.delete_user(&user.id).await? {
         return Err(UserAdminError::NotFound(username.to_string()));
     }

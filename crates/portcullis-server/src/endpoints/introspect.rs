@@ -1,11 +1,11 @@
 //! `/introspect` (RFC 7662): any authenticated client may ask whether an
-//! access token is active.
+//! access token is active; a client may ask about its own refresh tokens.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::introspection::{self, Introspection};
+use portcullis_core::introspection;
 
 use crate::client_auth;
 use crate::clock::system_now;
@@ -21,12 +21,16 @@ pub(crate) async fn introspect(
     let form = Form::read(&headers, body, state.max_body_bytes, &[]).await?;
     let token = form.require("token")?;
     let client = client_auth::authenticate(&state, &headers, &form).await?;
-    let answer = match state.keys.verifier() {
-        Some(verifier) => {
-            introspection::introspect(&verifier, &state.token_policy.issuer, token, system_now())
-        }
-        None => Introspection::inactive(),
-    };
+    let verifier = state.keys.verifier();
+    let answer = introspection::introspect_stored(
+        &*state.store,
+        verifier.as_deref(),
+        &state.token_policy.issuer,
+        token,
+        &client.id,
+        system_now(),
+    )
+    .await?;
     tracing::debug!(client_id = %client.id, active = answer.active, "introspection");
     let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((

@@ -5,6 +5,7 @@ pub(crate) mod authorize;
 pub(crate) mod discovery;
 pub(crate) mod introspect;
 pub(crate) mod jwks;
+pub(crate) mod revoke;
 pub(crate) mod signup;
 pub(crate) mod token;
 pub(crate) mod userinfo;

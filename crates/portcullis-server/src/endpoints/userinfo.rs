@@ -21,7 +21,7 @@ pub(crate) async fn userinfo(
         .keys
         .verifier()
         .ok_or_else(|| ApiError::Internal("no published key".into()))?;
-    let (user_id, scope) =
+    let (user_id, scope, jti) =
         userinfo::token_subject(&verifier, &state.token_policy.issuer, token, system_now())
             .map_err(|e| {
                 ApiError::Bearer(Some(match e {
@@ -29,6 +29,9 @@ pub(crate) async fn userinfo(
                     UserInfoError::InsufficientScope => BearerError::InsufficientScope,
                 }))
             })?;
+    if state.store.access_token_denied(&jti).await? {
+        return Err(ApiError::Bearer(Some(BearerError::InvalidToken)));
+    }
     let user = state
         .store
         .user(&user_id)

@@ -166,6 +166,25 @@ impl KeyRing {
             .filter(|k| k.activates_at.is_none() && k.expires_at.is_none())
     }
 
+    /// Whether a scheduled rotation is due at `now` for a server keeping the
+    /// chains `algs`, rotating every `every`: a chain's signer has signed for
+    /// that long (or the chain has no signer), and no successor is already
+    /// scheduled.
+    pub fn rotation_due(&self, algs: &[Algorithm], every: Seconds, now: UnixTime) -> bool {
+        algs.iter().any(|&alg| {
+            let scheduled = self.keys.iter().any(|k| {
+                k.alg == alg && k.expires_at.is_none() && k.activates_at.is_some_and(|t| t > now)
+            });
+            if scheduled {
+                return false;
+            }
+            match self.signer_for(alg, now).and_then(|k| k.activates_at) {
+                Some(since) => since + every <= now,
+                None => true,
+            }
+        })
+    }
+
     /// Plans a rotation at `now` of the chains `algs` (the first is the one
     /// access tokens use); keys of any other algorithm are retired.
     ///
@@ -273,6 +292,30 @@ mod tests {
     fn keys(kids: &'static [&'static str]) -> impl FnMut(Algorithm) -> Result<KeyRecord, ()> {
         let mut kids = kids.iter();
         move |alg| Ok(key(kids.next().expect("enough kids"), alg, 0, None))
+    }
+
+    #[test]
+    fn a_rotation_is_due_when_a_chain_signed_long_enough_and_none_is_scheduled() {
+        let algs = [Algorithm::ES256, Algorithm::RS256];
+        let ring = KeyRing::new(vec![
+            key("e1", Algorithm::ES256, 0, Some(0)),
+            key("r1", Algorithm::RS256, 0, Some(50)),
+        ]);
+        assert!(!ring.rotation_due(&algs, Seconds(100), UnixTime(99)));
+        assert!(
+            ring.rotation_due(&algs, Seconds(100), UnixTime(100)),
+            "e1 signed 100 s"
+        );
+        // A successor already scheduled: nothing more to do until it signs.
+        let ring = KeyRing::new(vec![
+            key("e1", Algorithm::ES256, 0, Some(0)),
+            key("e2", Algorithm::ES256, 0, Some(300)),
+            key("r1", Algorithm::RS256, 0, Some(250)),
+        ]);
+        assert!(!ring.rotation_due(&algs, Seconds(100), UnixTime(200)));
+        // A chain without a signer (RS256 added to an older ring) is due at once.
+        let ring = KeyRing::new(vec![key("e1", Algorithm::ES256, 0, Some(0))]);
+        assert!(ring.rotation_due(&algs, Seconds(100), UnixTime(1)));
     }
 
     const TIMINGS: RotationTimings = RotationTimings {

@@ -10,6 +10,7 @@ mod clock;
 mod endpoints;
 mod error;
 mod form;
+mod maintenance;
 mod router;
 mod signing_keys;
 mod state;

@@ -8,7 +8,7 @@ use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::endpoints::{
-    account, authorize, discovery, introspect, jwks, revoke, signup, token, userinfo,
+    account, authorize, discovery, health, introspect, jwks, revoke, signup, token, userinfo,
 };
 use crate::state::AppState;
 use crate::web;
@@ -24,6 +24,8 @@ pub(crate) fn router(state: AppState) -> Router {
             get(discovery::metadata),
         )
         .route("/jwks.json", get(jwks::jwks))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/token", post(token::token))
         .route("/authorize", get(authorize::authorize))
         .route(

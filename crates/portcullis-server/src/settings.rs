@@ -88,6 +88,12 @@ pub struct RawSettings {
     /// How long a rotated-in key is published before it signs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_publish_delay: Option<DurationSetting>,
+    /// How often keys rotate by themselves (0: only by command).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_rotation: Option<DurationSetting>,
+    /// How often expired codes, tokens, sessions and deny-list entries are deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cleanup_interval: Option<DurationSetting>,
     /// How long a client lookup is cached.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_cache_ttl: Option<DurationSetting>,
@@ -133,6 +139,10 @@ pub struct Settings {
     pub key_refresh: Duration,
     /// Publication delay of a new key before it signs (default 6 minutes).
     pub key_publish_delay: Duration,
+    /// Automatic key rotation period (default 90 days); `None`: only by command.
+    pub key_rotation: Option<Duration>,
+    /// Period of the deletion of expired rows (default 10 minutes).
+    pub cleanup_interval: Duration,
     /// Client lookup cache lifetime (default 5 s).
     pub client_cache_ttl: Duration,
     /// Largest request body (default 64 KiB).
@@ -238,6 +248,21 @@ impl Settings {
                 "must be at least jwks_max_age + key_refresh, or verifiers could meet a key before they can know it",
             ));
         }
+        let key_rotation = duration(raw.key_rotation, "key_rotation", 90 * 86_400)?;
+        if !key_rotation.is_zero() && key_rotation < key_publish_delay {
+            return Err(SettingsError::setting(
+                "key_rotation",
+                "must be 0 (rotate only by command) or at least key_publish_delay",
+            ));
+        }
+        let key_rotation = (!key_rotation.is_zero()).then_some(key_rotation);
+        let cleanup_interval = duration(raw.cleanup_interval, "cleanup_interval", 600)?;
+        if cleanup_interval.is_zero() {
+            return Err(SettingsError::setting(
+                "cleanup_interval",
+                "must be at least 1 second",
+            ));
+        }
         let client_cache_ttl = duration(raw.client_cache_ttl, "client_cache_ttl", 5)?;
         let max_body_bytes = raw.max_body_bytes.unwrap_or(64 * 1024);
         if !(1024..=16 * 1024 * 1024).contains(&max_body_bytes) {
@@ -277,6 +302,8 @@ impl Settings {
             jwks_max_age,
             key_refresh,
             key_publish_delay,
+            key_rotation,
+            cleanup_interval,
             client_cache_ttl,
             max_body_bytes,
             signup: raw.signup.unwrap_or(true),

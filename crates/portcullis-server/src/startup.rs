@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::client_cache::ClientCache;
 use crate::clock::system_now;
 use crate::endpoints::discovery;
+use crate::maintenance::{Maintenance, Rotation};
 use crate::signing_keys::{KeyLoadError, SigningKeys};
 use crate::state::{AppState, Inner};
 use crate::web::Cookies;
@@ -119,6 +120,8 @@ pub struct Server {
     store: Arc<dyn Store>,
     master: MasterKey,
     key_refresh: std::time::Duration,
+    rotation: Option<Rotation>,
+    cleanup_interval: std::time::Duration,
     /// The issuer URL, also the base URL of every endpoint.
     pub issuer: String,
 }
@@ -175,6 +178,12 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         store,
         master,
         key_refresh: settings.key_refresh,
+        rotation: settings.key_rotation.map(|every| Rotation {
+            every,
+            access_alg: settings.signing_alg,
+            timings: settings.rotation_timings(),
+        }),
+        cleanup_interval: settings.cleanup_interval,
         issuer,
     })
 }
@@ -193,24 +202,23 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let keys = self.state.keys.clone();
-        let (store, master, every) = (self.store, self.master, self.key_refresh);
-        let refresher = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Err(err) = keys.refresh(&*store, &master, system_now()).await {
-                    tracing::warn!(%err, "key ring refresh failed; serving the last loaded keys");
-                }
-            }
-        });
+        let background = Maintenance {
+            store: self.store,
+            master: self.master,
+            keys: self.state.keys.clone(),
+            key_refresh: self.key_refresh,
+            rotation: self.rotation,
+            cleanup_interval: self.cleanup_interval,
+        }
+        .spawn();
         let app = router::router(self.state)
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let result = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        refresher.abort();
+        for task in background {
+            task.abort();
+        }
         result
     }
 }

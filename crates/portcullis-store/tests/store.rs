@@ -407,4 +407,102 @@ mod sign_in {
         })
         .await;
     }
+
+    #[tokio::test]
+    async fn cleanup_deletes_only_what_expired_and_keeps_codes_for_replay_detection() {
+        use portcullis_core::grant::refresh_token::RefreshRecord;
+        use portcullis_core::store::{CODE_KEPT_AFTER_EXPIRY, Cleanup};
+        each_store(|store| async move {
+            let user = UserId::from_stored("u1".into());
+            let spa = ClientId::parse("spa").unwrap();
+            // Code "the-code" expires at 160.
+            store.insert_code(&code("the-code")).await.unwrap();
+            let refresh = |token: &str, expires: i64| RefreshRecord {
+                hash: TokenHash::of(token),
+                family: TokenHash::of("the-code"),
+                client_id: spa.clone(),
+                user_id: user.clone(),
+                scope: ScopeSet::parse("openid").unwrap(),
+                auth_time: UnixTime(90),
+                issued_at: UnixTime(100),
+                expires_at: UnixTime(expires),
+            };
+            store.insert_refresh(&refresh("old", 200)).await.unwrap();
+            store.insert_refresh(&refresh("live", 5000)).await.unwrap();
+            let ended = NewSession::start(&user, UnixTime(100), Seconds(100));
+            let live = NewSession::start(&user, UnixTime(100), Seconds(9000));
+            store.insert_session(&ended.record).await.unwrap();
+            store.insert_session(&live.record).await.unwrap();
+            assert!(
+                store
+                    .deny_access_token("j1", &spa, UnixTime(300), UnixTime(100))
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .deny_access_token("j1", &spa, UnixTime(300), UnixTime(101))
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                store
+                    .deny_access_token("j2", &spa, UnixTime(9000), UnixTime(100))
+                    .await
+                    .unwrap()
+            );
+
+            let done = store.delete_expired(UnixTime(1000)).await.unwrap();
+            assert_eq!(
+                done,
+                Cleanup {
+                    codes: 0,
+                    refresh_tokens: 1,
+                    sessions: 1,
+                    revoked_access_tokens: 1
+                }
+            );
+            assert!(
+                store
+                    .refresh_token(&TokenHash::of("old"))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                store
+                    .refresh_token(&TokenHash::of("live"))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            assert!(
+                store
+                    .session(&TokenHash::of(&ended.token))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            assert!(
+                store
+                    .session(&TokenHash::of(&live.token))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            assert!(!store.access_token_denied("j1").await.unwrap());
+            assert!(store.access_token_denied("j2").await.unwrap());
+            // The expired code stays for a day, so a late replay is still recognised.
+            let later = UnixTime(160 + CODE_KEPT_AFTER_EXPIRY.0);
+            assert_eq!(store.delete_expired(later).await.unwrap().codes, 1);
+            assert_eq!(
+                store
+                    .redeem_code(&TokenHash::of("the-code"), later)
+                    .await
+                    .unwrap(),
+                Redemption::Unknown
+            );
+        })
+        .await;
+    }
 }

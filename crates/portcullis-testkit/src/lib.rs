@@ -81,6 +81,26 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// Makes a PostgreSQL database disappear under a running server
+    /// (its connections are ended), as in an outage. `false` for SQLite.
+    pub async fn vanish(&self) -> bool {
+        let Some((admin_url, name)) = &self.postgres else {
+            return false;
+        };
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .expect("PostgreSQL answers");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("drop test database");
+        true
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         if let Some((admin_url, name)) = self.postgres.take() {

@@ -92,3 +92,26 @@ pub async fn rotate(
     }
     Ok(plans)
 }
+
+/// Rotates when a scheduled rotation every `every` is due (see
+/// [`KeyRing::rotation_due`]). Of replicas deciding at once, one rotates and
+/// the others find the rotation done: `None` when nothing was due or another
+/// replica won.
+pub async fn rotate_if_due(
+    store: &dyn Store,
+    master: &MasterKey,
+    access_alg: Algorithm,
+    every: crate::Seconds,
+    timings: RotationTimings,
+    now: UnixTime,
+) -> Result<Option<Vec<RotationPlan>>, KeyError> {
+    let ring = KeyRing::new(store.keys().await?);
+    if !ring.rotation_due(&chains(access_alg), every, now) {
+        return Ok(None);
+    }
+    match rotate(store, master, access_alg, timings, now).await {
+        Ok(plans) => Ok(Some(plans)),
+        Err(KeyError::Store(StoreError::Conflict(_))) => Ok(None),
+        Err(err) => Err(err),
+    }
+}

@@ -3,6 +3,7 @@
 pub(crate) mod account;
 pub(crate) mod authorize;
 pub(crate) mod discovery;
+pub(crate) mod health;
 pub(crate) mod introspect;
 pub(crate) mod jwks;
 pub(crate) mod revoke;

@@ -12,6 +12,7 @@ pub mod grant;
 pub mod id_token;
 pub mod introspection;
 pub mod keyring;
+pub mod logout;
 pub mod master_key;
 pub mod password;
 pub mod pkce;

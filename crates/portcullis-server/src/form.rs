@@ -50,6 +50,11 @@ impl Form {
         Ok(Form { pairs })
     }
 
+    /// Every parameter, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The value of a parameter that appears at most once; an empty value counts as absent.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs

@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::endpoints::{
-    account, authorize, discovery, health, introspect, jwks, revoke, signup, token, userinfo,
+    account, authorize, discovery, health, introspect, jwks, logout, revoke, signup, token,
+    userinfo,
 };
 use crate::state::AppState;
 use crate::web;
@@ -37,7 +38,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/signup", get(signup::signup_page).post(signup::signup))
         .route("/account", get(account::account))
         .route("/account/password", post(account::change_password))
-        .route("/logout", post(account::logout))
+        .route("/logout", post(logout::logout))
+        .route(
+            "/end-session",
+            get(logout::end_session).post(logout::end_session),
+        )
         .route("/assets/style.css", get(stylesheet))
         .route("/introspect", post(introspect::introspect))
         .route("/revoke", post(revoke::revoke))

@@ -59,6 +59,18 @@ pub(crate) struct AccountPage<'a> {
     pub csrf: &'a str,
 }
 
+/// Asks the user to confirm a logout a relying party started.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub(crate) struct LogoutPage<'a> {
+    pub client_name: Option<&'a str>,
+    pub username: &'a str,
+    pub csrf: &'a str,
+    pub client_id: Option<&'a str>,
+    pub post_logout_redirect_uri: Option<&'a str>,
+    pub state: Option<&'a str>,
+}
+
 /// The page after signing out.
 #[derive(Template)]
 #[template(path = "signed_out.html")]

@@ -1,13 +1,12 @@
 //! The account page (`/account`): what Portcullis knows of the signed-in
-//! user, changing the password with the current one, and signing out
-//! (`POST /logout`).
+//! user, changing the password with the current one, and a button to sign
+//! out (handled in `logout.rs`).
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_core::admin::users;
-use portcullis_core::grant::authorization_code::TokenHash;
 use portcullis_core::password::{Password, PasswordHash};
 use portcullis_core::session::NewSession;
 use portcullis_core::user::User;
@@ -17,7 +16,7 @@ use crate::endpoints::authorize::{
     Requesting, current_session, error_page, login_page, read_form, set_cookie, unavailable,
 };
 use crate::state::AppState;
-use crate::web::{self, AccountPage, SignedOutPage};
+use crate::web::{self, AccountPage};
 
 pub(crate) async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let now = system_now();
@@ -102,24 +101,6 @@ pub(crate) async fn change_password(
             .cookies
             .session(&session.token, state.session_lifetime.0),
     );
-    response
-}
-
-pub(crate) async fn logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    if let Err(response) = read_form(&state, &headers, body).await {
-        return response;
-    }
-    if let Some(token) = web::cookie(&headers, state.cookies.session_name())
-        && let Err(err) = state.store.delete_session(&TokenHash::of(token)).await
-    {
-        return unavailable(&err.to_string());
-    }
-    let mut response = web::page(StatusCode::OK, &SignedOutPage, None);
-    set_cookie(&mut response, &state.cookies.end_session());
     response
 }
 

@@ -19,6 +19,7 @@ pub(crate) fn document(issuer: &str) -> Bytes {
         "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/jwks.json"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "end_session_endpoint": format!("{issuer}/end-session"),
         "grant_types_supported": GrantType::AT_TOKEN_ENDPOINT.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "response_types_supported": ["code", "token", "id_token", "id_token token"],
         "response_modes_supported": ["query", "fragment", "form_post"],

@@ -18,6 +18,7 @@ pub mod password;
 pub mod pkce;
 pub mod random;
 pub mod redirect_uri;
+pub mod registration;
 pub mod resource;
 pub mod revocation;
 pub mod scope;

@@ -86,6 +86,37 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn clients(&self) -> Result<Vec<Client>, StoreError>;
     /// Deletes a client; `false` if there was none.
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
+    /// Stores a client registered through the API with the hash of its
+    /// registration access token. `Conflict` if the id exists.
+    async fn insert_registered_client(
+        &self,
+        client: &Client,
+        registration_token: &SecretHash,
+    ) -> Result<(), StoreError>;
+    /// The hash of a client's registration access token; `None` for an
+    /// unknown client or one an administrator created.
+    async fn client_registration_token(
+        &self,
+        id: &ClientId,
+    ) -> Result<Option<SecretHash>, StoreError>;
+    /// Replaces a client's metadata (name, grants, scopes, audiences, URIs);
+    /// its id, secret and creation time stay. `false` if there is no such client.
+    async fn update_client(&self, client: &Client) -> Result<bool, StoreError>;
+    /// Stores an initial access token for registration.
+    async fn insert_registration_token(
+        &self,
+        hash: &SecretHash,
+        uses: u32,
+        now: UnixTime,
+        expires_at: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Uses up one registration with an initial access token, atomically;
+    /// `false` when unknown, expired or used up.
+    async fn consume_registration_token(
+        &self,
+        hash: &SecretHash,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
     /// Replaces a client's secret hash; `false` if there is no such client.
     async fn set_client_secret(&self, id: &ClientId, hash: &SecretHash)
     -> Result<bool, StoreError>;

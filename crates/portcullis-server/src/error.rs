@@ -16,6 +16,10 @@ pub(crate) enum ApiError {
     /// A bearer token error at a protected resource (RFC 6750 section 3):
     /// `None` when the request carried no token at all.
     Bearer(Option<BearerError>),
+    /// A 400 with an error code of another RFC (e.g. RFC 7591's).
+    BadRequest(&'static str, String),
+    /// An endpoint that is turned off.
+    NotFound,
     /// Something failed inside; details go to the log only.
     Internal(String),
 }
@@ -59,6 +63,14 @@ impl IntoResponse for ApiError {
                 "the request body is too large".to_owned(),
             ),
             ApiError::Bearer(error) => return bearer_response(*error),
+            ApiError::BadRequest(code, description) => {
+                (StatusCode::BAD_REQUEST, *code, description.clone())
+            }
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "there is nothing here".to_owned(),
+            ),
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (

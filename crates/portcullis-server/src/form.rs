@@ -79,7 +79,7 @@ impl Form {
     }
 }
 
-async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => {

@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::endpoints::{
-    account, authorize, discovery, health, introspect, jwks, logout, revoke, signup, token,
-    userinfo,
+    account, authorize, discovery, health, introspect, jwks, logout, register, revoke, signup,
+    token, userinfo,
 };
 use crate::state::AppState;
 use crate::web;
@@ -46,6 +46,13 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/assets/style.css", get(stylesheet))
         .route("/introspect", post(introspect::introspect))
         .route("/revoke", post(revoke::revoke))
+        .route("/register", post(register::register))
+        .route(
+            "/register/{client_id}",
+            get(register::read)
+                .put(register::update)
+                .delete(register::delete),
+        )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),

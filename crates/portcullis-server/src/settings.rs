@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use portcullis_core::ScopeSet;
+use portcullis_core::registration::RegistrationMode;
 use portcullis_jose::Algorithm;
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +105,12 @@ pub struct RawSettings {
     /// Whether people may create their own accounts on the sign-up page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signup: Option<bool>,
+    /// Who may register clients at `/register`: `off`, `open` or `token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration: Option<String>,
+    /// Scopes a client may register for itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_scopes: Option<String>,
     /// How long a browser session lasts after signing in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_ttl: Option<DurationSetting>,
@@ -149,6 +157,10 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Whether the sign-up page is on (default true).
     pub signup: bool,
+    /// Who may register clients (default: nobody).
+    pub registration: RegistrationMode,
+    /// Scopes a self-registered client may have (default `openid profile email offline_access`).
+    pub registration_scopes: ScopeSet,
     /// Browser session lifetime (default 12 hours).
     pub session_ttl: Duration,
     /// Lifetime of an unused refresh token; each rotation starts it again (default 30 days).
@@ -287,6 +299,20 @@ impl Settings {
                 "must be between 1 minute and 400 days",
             ));
         }
+        let registration = match raw.registration.as_deref() {
+            None => RegistrationMode::Off,
+            Some(text) => RegistrationMode::parse(text).ok_or_else(|| {
+                SettingsError::setting("registration", "must be off, open or token")
+            })?,
+        };
+        let registration_scopes = ScopeSet::parse(
+            raw.registration_scopes
+                .as_deref()
+                .unwrap_or("openid profile email offline_access"),
+        )
+        .ok_or_else(|| {
+            SettingsError::setting("registration_scopes", "must be space-separated scopes")
+        })?;
         let master_key_file = raw
             .master_key_file
             .unwrap_or_else(|| data_dir.join("master.key"));
@@ -307,6 +333,8 @@ impl Settings {
             client_cache_ttl,
             max_body_bytes,
             signup: raw.signup.unwrap_or(true),
+            registration,
+            registration_scopes,
             session_ttl,
             refresh_token_ttl,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),

@@ -164,11 +164,16 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
             access_token_lifetime: Seconds(settings.access_token_ttl.as_secs() as i64),
         },
         max_body_bytes: settings.max_body_bytes,
-        discovery: discovery::document(&issuer),
+        discovery: discovery::document(
+            &issuer,
+            settings.registration != portcullis_core::registration::RegistrationMode::Off,
+        ),
         cookies: Cookies::for_issuer(&issuer),
         throttle: std::sync::Mutex::new(Throttle::new(ThrottlePolicy::default())),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
         signup: settings.signup,
+        registration: settings.registration,
+        registration_scopes: settings.registration_scopes.clone(),
         session_lifetime: Seconds(settings.session_ttl.as_secs() as i64),
         refresh_lifetime: Seconds(settings.refresh_token_ttl.as_secs() as i64),
     }));

@@ -36,6 +36,10 @@ pub(crate) struct Inner {
     pub throttle: std::sync::Mutex<Throttle>,
     /// Whether the sign-up page is on.
     pub signup: bool,
+    /// Who may register clients at `/register`.
+    pub registration: portcullis_core::registration::RegistrationMode,
+    /// Scopes a self-registered client may have.
+    pub registration_scopes: portcullis_core::ScopeSet,
     /// How long a browser session lasts.
     pub session_lifetime: Seconds,
     /// How long an unused refresh token lives.

@@ -106,6 +106,102 @@ macro_rules! implement_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            async fn insert_registered_client(
+                &self,
+                client: &Client,
+                registration_token: &SecretHash,
+            ) -> Result<(), StoreError> {
+                let columns = client_columns(client);
+                sqlx::query(
+                    "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, \
+                     redirect_uris, post_logout_redirect_uris, created_at, registration_token_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(client.id.as_str())
+                .bind(&client.name)
+                .bind(client.secret_hash.map(|h| h.as_bytes().to_vec()))
+                .bind(columns.grant_types)
+                .bind(columns.scopes)
+                .bind(columns.audiences)
+                .bind(columns.redirect_uris)
+                .bind(columns.post_logout_redirect_uris)
+                .bind(client.created_at.0)
+                .bind(registration_token.as_bytes().to_vec())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn client_registration_token(&self, id: &ClientId) -> Result<Option<SecretHash>, StoreError> {
+                let found: Option<Option<Vec<u8>>> = sqlx::query_scalar(
+                    "SELECT registration_token_hash FROM clients WHERE id = $1",
+                )
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(interpret)?;
+                match found.flatten() {
+                    None => Ok(None),
+                    Some(bytes) => SecretHash::from_bytes(&bytes)
+                        .map(Some)
+                        .ok_or_else(|| StoreError::Corrupt("registration token hash".into())),
+                }
+            }
+
+            async fn update_client(&self, client: &Client) -> Result<bool, StoreError> {
+                let columns = client_columns(client);
+                let done = sqlx::query(
+                    "UPDATE clients SET name = $1, grant_types = $2, scopes = $3, audiences = $4, \
+                     redirect_uris = $5, post_logout_redirect_uris = $6 WHERE id = $7",
+                )
+                .bind(&client.name)
+                .bind(columns.grant_types)
+                .bind(columns.scopes)
+                .bind(columns.audiences)
+                .bind(columns.redirect_uris)
+                .bind(columns.post_logout_redirect_uris)
+                .bind(client.id.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn insert_registration_token(
+                &self,
+                hash: &SecretHash,
+                uses: u32,
+                now: UnixTime,
+                expires_at: UnixTime,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO registration_tokens (hash, uses_left, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(hash.as_bytes().to_vec())
+                .bind(i64::from(uses))
+                .bind(now.0)
+                .bind(expires_at.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn consume_registration_token(&self, hash: &SecretHash, now: UnixTime) -> Result<bool, StoreError> {
+                let done = sqlx::query(
+                    "UPDATE registration_tokens SET uses_left = uses_left - 1 \
+                     WHERE hash = $1 AND uses_left > 0 AND expires_at > $2",
+                )
+                .bind(hash.as_bytes().to_vec())
+                .bind(now.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(done.rows_affected() == 1)
+            }
+
             async fn set_client_secret(&self, id: &ClientId, hash: &SecretHash) -> Result<bool, StoreError> {
                 let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE id = $2")
                     .bind(hash.as_bytes().to_vec())

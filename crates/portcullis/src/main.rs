@@ -4,6 +4,7 @@ mod client;
 mod http_client;
 mod jwt;
 mod keys;
+mod registration_token;
 mod serve;
 mod token;
 mod user;
@@ -57,7 +58,10 @@ enum Command {
     /// Manage users (people who sign in).
     #[command(subcommand)]
     User(user::UserCommand),
-    /// Get tokens from any OAuth 2 provider (this one or another).
+    /// Initial access tokens for dynamic client registration.
+    #[command(subcommand)]
+    RegistrationToken(registration_token::RegistrationTokenCommand),
+    /// Get tokens from any OAuth 2 provider (this one or another); revoke this server's.
     #[command(subcommand)]
     Token(token::TokenCommand),
     /// Decode, verify and sign JWTs with any JOSE algorithm.
@@ -109,6 +113,9 @@ fn main() -> ExitCode {
                 Command::Client(command) => client::exec(&settings, command).await,
                 Command::Keys(command) => keys::exec(&settings, command).await,
                 Command::User(command) => user::exec(&settings, command).await,
+                Command::RegistrationToken(command) => {
+                    registration_token::exec(&settings, command).await
+                }
                 Command::Token(_) => token::revoke(&settings).await,
                 Command::Jwt(_) => Ok(()),
             }

@@ -2,5 +2,6 @@
 
 pub mod clients;
 pub mod keys;
+pub mod registration;
 pub mod tokens;
 pub mod users;

@@ -11,9 +11,10 @@ use serde_json::json;
 
 use crate::state::AppState;
 
-/// Renders the metadata document for `issuer`.
-pub(crate) fn document(issuer: &str) -> Bytes {
-    let metadata = json!({
+/// Renders the metadata document for `issuer`; `registration` says whether
+/// clients may register at `/register`.
+pub(crate) fn document(issuer: &str, registration: bool) -> Bytes {
+    let mut metadata = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
@@ -39,6 +40,9 @@ pub(crate) fn document(issuer: &str) -> Bytes {
         "revocation_endpoint": format!("{issuer}/revoke"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
     });
+    if registration {
+        metadata["registration_endpoint"] = json!(format!("{issuer}/register"));
+    }
     Bytes::from(metadata.to_string())
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod health;
 pub(crate) mod introspect;
 pub(crate) mod jwks;
 pub(crate) mod logout;
+pub(crate) mod register;
 pub(crate) mod revoke;
 pub(crate) mod signup;
 pub(crate) mod token;

@@ -137,7 +137,7 @@ impl ClientMetadata {
         if let Some(other) = response_types.iter().find(|r| *r != "code") {
             return bad(format!("response type `{other}` is not supported"));
         }
-        if code != !response_types.is_empty() {
+        if code == response_types.is_empty() {
             return bad(
                 "the authorization_code grant and the code response type go together".to_owned(),
             );

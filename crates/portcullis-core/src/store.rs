@@ -77,6 +77,8 @@ pub enum StoreError {
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// The connection pool: (open connections, idle ones).
+    fn pool_stats(&self) -> (u32, u32);
 
     /// Stores a new client. `Conflict` if the id exists.
     async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;

@@ -47,6 +47,23 @@ impl From<portcullis_core::StoreError> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The error code the response carries.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Token(err) => err.code(),
+            ApiError::PayloadTooLarge => "invalid_request",
+            ApiError::Bearer(None) => "invalid_request",
+            ApiError::Bearer(Some(BearerError::InvalidRequest)) => "invalid_request",
+            ApiError::Bearer(Some(BearerError::InvalidToken)) => "invalid_token",
+            ApiError::Bearer(Some(BearerError::InsufficientScope)) => "insufficient_scope",
+            ApiError::BadRequest(code, _) => code,
+            ApiError::NotFound => "not_found",
+            ApiError::Internal(_) => "temporarily_unavailable",
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, description) = match &self {

@@ -11,6 +11,7 @@ mod endpoints;
 mod error;
 mod form;
 mod maintenance;
+mod metrics;
 mod router;
 mod signing_keys;
 mod state;

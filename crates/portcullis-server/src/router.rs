@@ -3,16 +3,52 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
+use portcullis_core::random;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::endpoints::{
     account, authorize, discovery, health, introspect, jwks, logout, register, revoke, signup,
     token, userinfo,
 };
+use crate::metrics;
 use crate::state::AppState;
 use crate::web;
+
+/// Gives each request an `x-request-id` (kept when a proxy already set one),
+/// echoed in the response and carried by every log line of the request.
+#[derive(Debug, Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&random::token::<12>())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The span of one request: method, path (never the query, which can carry
+/// codes and tokens) and request id.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
+}
 
 pub(crate) fn router(state: AppState) -> Router {
     Router::new()
@@ -45,6 +81,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/assets/style.css", get(stylesheet))
         .route("/introspect", post(introspect::introspect))
+        .route("/metrics", get(metrics::metrics))
         .route("/revoke", post(revoke::revoke))
         .route("/register", post(register::register))
         .route(
@@ -57,6 +94,13 @@ pub(crate) fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(RandomRequestId))
         .with_state(state)
 }
 

@@ -120,6 +120,18 @@ pub struct RawSettings {
     /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
+    /// Log line format: `pretty` or `json`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// Validated settings.
@@ -167,6 +179,8 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     /// Log filter (default `info`).
     pub log: String,
+    /// Log line format (default pretty).
+    pub log_format: LogFormat,
 }
 
 impl Settings {
@@ -313,6 +327,16 @@ impl Settings {
         .ok_or_else(|| {
             SettingsError::setting("registration_scopes", "must be space-separated scopes")
         })?;
+        let log_format = match raw.log_format.as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                return Err(SettingsError::setting(
+                    "log_format",
+                    "must be pretty or json",
+                ));
+            }
+        };
         let master_key_file = raw
             .master_key_file
             .unwrap_or_else(|| data_dir.join("master.key"));
@@ -338,6 +362,7 @@ impl Settings {
             session_ttl,
             refresh_token_ttl,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
+            log_format,
         })
     }
 

@@ -172,6 +172,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         throttle: std::sync::Mutex::new(Throttle::new(ThrottlePolicy::default())),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
         signup: settings.signup,
+        metrics: crate::metrics::Metrics::default(),
         registration: settings.registration,
         registration_scopes: settings.registration_scopes.clone(),
         session_lifetime: Seconds(settings.session_ttl.as_secs() as i64),

@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub throttle: std::sync::Mutex<Throttle>,
     /// Whether the sign-up page is on.
     pub signup: bool,
+    /// Prometheus metrics.
+    pub metrics: crate::metrics::Metrics,
     /// Who may register clients at `/register`.
     pub registration: portcullis_core::registration::RegistrationMode,
     /// Scopes a self-registered client may have.

@@ -55,6 +55,10 @@ macro_rules! implement_store {
                 Ok(())
             }
 
+            fn pool_stats(&self) -> (u32, u32) {
+                (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
+            }
+
             async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
                 let columns = client_columns(client);
                 sqlx::query(

@@ -169,6 +169,27 @@ impl TestServer {
     /// Starts `binary serve` on `127.0.0.1:0` over `db`, with extra
     /// `PORTCULLIS_*` settings, and waits until it listens.
     pub async fn spawn(binary: &Path, db: &TestDatabase, settings: &[(&str, &str)]) -> Self {
+        Self::spawn_with(binary, db, settings, Stdio::inherit()).await
+    }
+
+    /// Like [`TestServer::spawn`], with the server's log (standard error)
+    /// written to `log`.
+    pub async fn spawn_logging(
+        binary: &Path,
+        db: &TestDatabase,
+        settings: &[(&str, &str)],
+        log: &Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("create the log file");
+        Self::spawn_with(binary, db, settings, Stdio::from(file)).await
+    }
+
+    async fn spawn_with(
+        binary: &Path,
+        db: &TestDatabase,
+        settings: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Self {
         let mut env = vec![
             (
                 "PORTCULLIS_DATA_DIR".to_owned(),
@@ -186,7 +207,7 @@ impl TestServer {
             .arg("serve")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .expect("start portcullis serve");
@@ -271,6 +292,24 @@ impl TestServer {
         let id = created["client_id"].as_str().expect("a client_id");
         let secret = created["client_secret"].as_str().unwrap_or_default();
         (id.to_owned(), secret.to_owned())
+    }
+
+    /// Asks the server to stop as an orchestrator does (SIGTERM) and waits
+    /// for it to exit; returns whether it exited successfully.
+    pub async fn terminate(mut self) -> bool {
+        if let Some(pid) = self.child.id() {
+            let sent = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await
+                .expect("run kill");
+            assert!(sent.success(), "kill -TERM {pid}");
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the server exits within 30 s of SIGTERM")
+            .expect("wait for the server")
+            .success()
     }
 
     /// Stops the server (SIGKILL: nothing may depend on a clean exit).

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use portcullis_server::settings::LogFormat;
 use portcullis_server::{RawSettings, Settings};
 
 /// Portcullis: an OAuth 2.1 / OpenID Connect server.
@@ -105,7 +106,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logs(&settings.log);
+    init_logs(&settings.log, settings.log_format);
     run(
         async {
             match command {
@@ -152,11 +153,14 @@ fn run<T>(
     }
 }
 
-fn init_logs(filter: &str) {
+fn init_logs(filter: &str, format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
 }

@@ -108,6 +108,7 @@ pub(crate) async fn login(
         Some(user) if verified && !user.disabled => user,
         _ => {
             state.throttle(|t| t.failed(&username_text, &address, now));
+            state.metrics.login_failure();
             tracing::info!(client = %requesting.client_name, "failed sign-in");
             return login_page(
                 &state,

@@ -51,15 +51,36 @@ pub(crate) async fn token(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let form = Form::read(&headers, body, state.max_body_bytes, &["resource"]).await?;
+    let outcome = match Form::read(&headers, body, state.max_body_bytes, &["resource"]).await {
+        Ok(form) => {
+            let result = issue(&state, peer, &headers, &form).await;
+            (form.get("grant_type").unwrap_or("").to_owned(), result)
+        }
+        Err(err) => (String::new(), Err(err)),
+    };
+    let (grant_type, result) = outcome;
+    let label = match &result {
+        Ok(_) => "issued",
+        Err(err) => err.code(),
+    };
+    state.metrics.token_request(&grant_type, label);
+    result
+}
+
+async fn issue(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Response, ApiError> {
     let grant_type = form.require("grant_type")?;
     let client = if matches!(
         grant_type,
         "authorization_code" | "refresh_token" | "password"
     ) {
-        client_auth::authenticate_or_public(&state, &headers, &form).await?
+        client_auth::authenticate_or_public(state, headers, form).await?
     } else {
-        client_auth::authenticate(&state, &headers, &form).await?
+        client_auth::authenticate(state, headers, form).await?
     };
     let now = system_now();
     let (grant, for_user) = match grant_type {
@@ -90,11 +111,11 @@ pub(crate) async fn token(
                 form.get("code_verifier"),
                 now,
             )?;
-            require_active_user(&state, &record.user_id).await?;
+            require_active_user(state, &record.user_id).await?;
             let refresh = refresh_token::offered(&client, &record.scope)
                 .then(|| refresh_token::first(&record, now, state.refresh_lifetime));
             let grant =
-                user_access_token(&state, &client, &record.user_id, record.scope.clone(), now);
+                user_access_token(state, &client, &record.user_id, record.scope.clone(), now);
             let for_user = UserGrant {
                 user: record.user_id,
                 auth_time: record.auth_time,
@@ -130,8 +151,8 @@ pub(crate) async fn token(
             };
             let (scope, next) =
                 refresh_token::rotate(&record, &client, requested, now, state.refresh_lifetime)?;
-            require_active_user(&state, &record.user_id).await?;
-            let grant = user_access_token(&state, &client, &record.user_id, scope, now);
+            require_active_user(state, &record.user_id).await?;
+            let grant = user_access_token(state, &client, &record.user_id, scope, now);
             let for_user = UserGrant {
                 user: record.user_id,
                 auth_time: record.auth_time,
@@ -172,6 +193,7 @@ pub(crate) async fn token(
                 Some(user) if verified && !user.disabled => user,
                 _ => {
                     state.throttle(|t| t.failed(&username, &address, now));
+                    state.metrics.login_failure();
                     tracing::info!(client_id = %client.id, "failed password grant");
                     return Err(
                         TokenError::InvalidGrant("the username or password is not right").into(),
@@ -187,7 +209,7 @@ pub(crate) async fn token(
                     state.refresh_lifetime,
                 )
             });
-            let grant = user_access_token(&state, &client, &user.id, scope, now);
+            let grant = user_access_token(state, &client, &user.id, scope, now);
             let for_user = UserGrant {
                 user: user.id,
                 auth_time: now,

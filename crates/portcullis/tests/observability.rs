@@ -1,0 +1,233 @@
+//! What operators watch: Prometheus metrics, request ids, JSON logs that
+//! never carry a secret, and a graceful stop on SIGTERM.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use portcullis_testkit::{StoreKind, TestDatabase, TestServer, store_kinds};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
+
+async fn metrics(server: &TestServer) -> String {
+    let response = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    response.text().await.unwrap()
+}
+
+/// The value of the sample line that starts with `series`, if any.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|line| line.starts_with(series) && line[series.len()..].starts_with(' '))
+        .map(|line| line[series.len()..].trim().parse().unwrap())
+}
+
+async fn token(server: &TestServer, form: &[(&str, &str)], auth: (&str, &str)) -> StatusCode {
+    reqwest::Client::new()
+        .post(format!("{}/token", server.url))
+        .basic_auth(auth.0, Some(auth.1))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_tokens_and_failed_sign_ins() {
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+        server
+            .create_user("hesam", "correct horse battery", &[])
+            .await;
+        let (svc, svc_secret) = server
+            .create_client(&["--name", "svc", "--grant-type", "client_credentials"])
+            .await;
+        let (app, app_secret) = server
+            .create_client(&["--name", "app", "--grant-type", "password"])
+            .await;
+
+        for _ in 0..3 {
+            reqwest::get(format!("{}/healthz", server.url))
+                .await
+                .unwrap();
+        }
+        let cc = [("grant_type", "client_credentials")];
+        assert_eq!(
+            token(&server, &cc, (&svc, &svc_secret)).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            token(&server, &cc, (&svc, &svc_secret)).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            token(&server, &cc, (&svc, "wrong")).await,
+            StatusCode::UNAUTHORIZED
+        );
+        let wrong_password = [
+            ("grant_type", "password"),
+            ("username", "hesam"),
+            ("password", "not it at all"),
+        ];
+        assert_eq!(
+            token(&server, &wrong_password, (&app, &app_secret)).await,
+            StatusCode::BAD_REQUEST
+        );
+
+        let text = metrics(&server).await;
+        let get = |series: &str| {
+            sample(&text, series).unwrap_or_else(|| panic!("no {series} in\n{text}"))
+        };
+        assert_eq!(
+            get(r#"portcullis_http_requests_total{endpoint="/healthz",status="200"}"#),
+            3.0
+        );
+        assert_eq!(
+            get(r#"portcullis_http_requests_total{endpoint="/token",status="401"}"#),
+            1.0
+        );
+        assert_eq!(
+            get(
+                r#"portcullis_token_requests_total{grant_type="client_credentials",outcome="issued"}"#
+            ),
+            2.0
+        );
+        assert_eq!(
+            get(
+                r#"portcullis_token_requests_total{grant_type="client_credentials",outcome="invalid_client"}"#
+            ),
+            1.0
+        );
+        assert_eq!(
+            get(
+                r#"portcullis_token_requests_total{grant_type="password",outcome="invalid_grant"}"#
+            ),
+            1.0
+        );
+        assert_eq!(get("portcullis_login_failures_total"), 1.0);
+        assert_eq!(
+            get(r#"portcullis_http_request_duration_seconds_count{endpoint="/token"}"#),
+            4.0
+        );
+        assert!(get(r#"portcullis_db_pool_connections{state="idle"}"#) >= 0.0);
+        assert!(!text.contains(&svc_secret) && !text.contains("hesam"));
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn every_request_has_an_id_and_json_logs_keep_secrets_out() {
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let log = db.dir.path().join("server.log");
+    let server = TestServer::spawn_logging(
+        BIN.as_ref(),
+        &db,
+        &[
+            ("PORTCULLIS_LOG_FORMAT", "json"),
+            ("PORTCULLIS_LOG", "debug,sqlx=warn"),
+        ],
+        &log,
+    )
+    .await;
+    server
+        .create_user("hesam", "correct horse battery", &[])
+        .await;
+    let (app, app_secret) = server
+        .create_client(&["--name", "app", "--grant-type", "password"])
+        .await;
+
+    let response = reqwest::Client::new()
+        .post(format!("{}/token", server.url))
+        .header("x-request-id", "trace-me-42")
+        .basic_auth(&app, Some(&app_secret))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "hesam"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+    let body: Value = response.json().await.unwrap();
+    let access_token = body["access_token"].as_str().unwrap().to_owned();
+    let generated = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap();
+    let id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(id.len() >= 16, "{id}");
+    // Leave the server a moment to write its lines, then stop it cleanly.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(server.terminate().await);
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.to_string().contains("trace-me-42")),
+        "the request id is in the log:\n{text}"
+    );
+    assert!(lines.iter().any(|l| l.to_string().contains(&id)));
+    for secret in [
+        app_secret.as_str(),
+        "correct horse battery",
+        access_token.as_str(),
+    ] {
+        assert!(!text.contains(secret), "a secret reached the log:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_a_request_in_flight_finish() {
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    // A request whose body is still on its way when the stop is asked for.
+    let body = "grant_type=client_credentials";
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /token HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = tokio::spawn(server.terminate());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !stopping.is_finished(),
+        "the server waits for the request in flight"
+    );
+    stream.write_all(&body.as_bytes()[5..]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "the request got its answer: {answer}"
+    );
+    assert!(
+        stopping.await.unwrap(),
+        "then the server exits with success"
+    );
+    // New connections are no longer accepted.
+    assert!(tokio::net::TcpStream::connect(&address).await.is_err());
+}

@@ -45,6 +45,8 @@ pub struct Cleanup {
     pub sessions: u64,
     /// Deny-list entries of revoked access tokens.
     pub revoked_access_tokens: u64,
+    /// Ended throttling windows.
+    pub throttle_windows: u64,
 }
 
 /// What redeeming an authorization code found.
@@ -181,6 +183,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<bool, StoreError>;
     /// Whether the access token with this `jti` was revoked.
     async fn access_token_denied(&self, jti: &str) -> Result<bool, StoreError>;
+
+    /// The throttling window of `key`: (events counted, when it ends).
+    async fn throttle_window(&self, key: &TokenHash)
+    -> Result<Option<(u32, UnixTime)>, StoreError>;
+    /// Counts one event for `key`, atomically: in its window if that has not
+    /// ended at `now`, else in a new window ending at `window_end`.
+    async fn throttle_hit(
+        &self,
+        key: &TokenHash,
+        now: UnixTime,
+        window_end: UnixTime,
+    ) -> Result<(), StoreError>;
+    /// Forgets the events of `key`.
+    async fn throttle_clear(&self, key: &TokenHash) -> Result<(), StoreError>;
 
     /// Deletes what expired before `now`: refresh tokens, sessions and
     /// deny-list entries (a denied token past its `exp` is refused anyway),

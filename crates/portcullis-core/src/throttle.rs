@@ -1,12 +1,11 @@
 //! Failed sign-in throttling: after too many failures for one account name or
 //! from one address within a window, further attempts are refused until the
-//! window ends. Account names are counted whether or not the account exists,
+//! window ends. The counts live in the database, shared by every replica. Account names are counted whether or not the account exists,
 //! so the refusal reveals nothing. Accounts created on the sign-up page are
 //! counted per address the same way.
 
-use std::collections::HashMap;
-
-use crate::{Seconds, UnixTime};
+use crate::grant::authorization_code::TokenHash;
+use crate::{Seconds, Store, StoreError, UnixTime};
 
 /// How many failures a key may have per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,141 +33,101 @@ impl Default for ThrottlePolicy {
     }
 }
 
-/// Failure counts in memory (one process).
-#[derive(Debug, Default)]
-pub struct Throttle {
-    policy: ThrottlePolicy,
-    failures: HashMap<String, (UnixTime, u32)>,
+/// Throttling decisions over counts kept in the [`Store`], so that every
+/// replica on one database sees the same counts.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttle<'a> {
+    store: &'a dyn Store,
+    policy: &'a ThrottlePolicy,
 }
 
-/// The most keys remembered before old windows are swept.
-const MAX_KEYS: usize = 100_000;
-
-impl Throttle {
-    /// An empty throttle with `policy`.
-    pub fn new(policy: ThrottlePolicy) -> Self {
-        Throttle {
-            policy,
-            failures: HashMap::new(),
-        }
+impl<'a> Throttle<'a> {
+    /// Throttling by `policy` with counts in `store`.
+    pub fn new(store: &'a dyn Store, policy: &'a ThrottlePolicy) -> Self {
+        Throttle { store, policy }
     }
 
     /// `Some(seconds to wait)` when `account` (case-insensitive) or `address`
     /// has used up its failures in the current window.
-    ///
-    /// ```
-    /// use portcullis_core::throttle::{Throttle, ThrottlePolicy};
-    /// use portcullis_core::{Seconds, UnixTime};
-    /// let mut t = Throttle::new(ThrottlePolicy { per_account: 2, per_address: 10, window: Seconds(60), ..ThrottlePolicy::default() });
-    /// t.failed("alice", "10.0.0.1", UnixTime(0));
-    /// assert_eq!(t.blocked("alice", "10.0.0.1", UnixTime(1)), None);
-    /// t.failed("ALICE", "10.0.0.2", UnixTime(1));
-    /// assert_eq!(t.blocked("alice", "10.0.0.3", UnixTime(2)), Some(58));
-    /// assert_eq!(t.blocked("alice", "10.0.0.3", UnixTime(60)), None);
-    /// ```
-    pub fn blocked(&self, account: &str, address: &str, now: UnixTime) -> Option<i64> {
-        let account = self.check(account_key(account), self.policy.per_account, now);
-        let address = self.check(address_key(address), self.policy.per_address, now);
-        account.max(address)
+    pub async fn blocked(
+        &self,
+        account: &str,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<Option<i64>, StoreError> {
+        let account = self
+            .check(&account_key(account), self.policy.per_account, now)
+            .await?;
+        let address = self
+            .check(&address_key(address), self.policy.per_address, now)
+            .await?;
+        Ok(account.max(address))
     }
 
     /// Counts a failed sign-in.
-    pub fn failed(&mut self, account: &str, address: &str, now: UnixTime) {
+    pub async fn failed(
+        &self,
+        account: &str,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
         for key in [account_key(account), address_key(address)] {
-            self.count(key, now);
+            self.count(&key, now).await?;
         }
+        Ok(())
+    }
+
+    /// Forgets an account's failures after it signs in.
+    pub async fn succeeded(&self, account: &str) -> Result<(), StoreError> {
+        self.store.throttle_clear(&account_key(account)).await
     }
 
     /// `Some(seconds to wait)` when `address` has created its allowance of
     /// accounts in the current window.
-    ///
-    /// ```
-    /// use portcullis_core::throttle::{Throttle, ThrottlePolicy};
-    /// use portcullis_core::{Seconds, UnixTime};
-    /// let mut t = Throttle::new(ThrottlePolicy { signups_per_address: 1, window: Seconds(60), ..ThrottlePolicy::default() });
-    /// t.signed_up("10.0.0.1", UnixTime(0));
-    /// assert_eq!(t.signups_blocked("10.0.0.1", UnixTime(10)), Some(50));
-    /// assert_eq!(t.signups_blocked("10.0.0.2", UnixTime(10)), None);
-    /// ```
-    pub fn signups_blocked(&self, address: &str, now: UnixTime) -> Option<i64> {
-        self.check(signup_key(address), self.policy.signups_per_address, now)
+    pub async fn signups_blocked(
+        &self,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<Option<i64>, StoreError> {
+        self.check(&signup_key(address), self.policy.signups_per_address, now)
+            .await
     }
 
     /// Counts an account created by sign-up.
-    pub fn signed_up(&mut self, address: &str, now: UnixTime) {
-        self.count(signup_key(address), now);
+    pub async fn signed_up(&self, address: &str, now: UnixTime) -> Result<(), StoreError> {
+        self.count(&signup_key(address), now).await
     }
 
-    fn check(&self, key: String, limit: u32, now: UnixTime) -> Option<i64> {
-        self.failures.get(&key).and_then(|(start, count)| {
-            let ends = start.0 + self.policy.window.0;
-            (*count >= limit && now.0 < ends).then_some(ends - now.0)
-        })
+    async fn check(
+        &self,
+        key: &TokenHash,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .store
+            .throttle_window(key)
+            .await?
+            .and_then(|(count, ends)| (count >= limit && now < ends).then_some(ends.0 - now.0)))
     }
 
-    fn count(&mut self, key: String, now: UnixTime) {
-        if self.failures.len() >= MAX_KEYS {
-            let window = self.policy.window.0;
-            self.failures
-                .retain(|_, (start, _)| now.0 < start.0 + window);
-        }
-        let entry = self.failures.entry(key).or_insert((now, 0));
-        if now.0 >= entry.0.0 + self.policy.window.0 {
-            *entry = (now, 0);
-        }
-        entry.1 += 1;
-    }
-
-    /// Forgets an account's failures after it signs in.
-    pub fn succeeded(&mut self, account: &str) {
-        self.failures.remove(&account_key(account));
+    async fn count(&self, key: &TokenHash, now: UnixTime) -> Result<(), StoreError> {
+        self.store
+            .throttle_hit(key, now, now + self.policy.window)
+            .await
     }
 }
 
-fn account_key(account: &str) -> String {
-    format!("account:{}", account.to_ascii_lowercase())
+// Keys are hashed: what people type as a username (sometimes a password)
+// is never stored.
+fn account_key(account: &str) -> TokenHash {
+    TokenHash::of(&format!("account:{}", account.to_ascii_lowercase()))
 }
 
-fn address_key(address: &str) -> String {
-    format!("address:{address}")
+fn address_key(address: &str) -> TokenHash {
+    TokenHash::of(&format!("address:{address}"))
 }
 
-fn signup_key(address: &str) -> String {
-    format!("signup:{address}")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_address_spraying_many_accounts_is_stopped_too() {
-        let mut t = Throttle::new(ThrottlePolicy {
-            per_account: 5,
-            per_address: 3,
-            window: Seconds(100),
-            ..ThrottlePolicy::default()
-        });
-        for (i, name) in ["a", "b", "c"].iter().enumerate() {
-            t.failed(name, "192.0.2.1", UnixTime(i as i64));
-        }
-        assert_eq!(t.blocked("d", "192.0.2.1", UnixTime(10)), Some(90));
-        assert_eq!(t.blocked("d", "192.0.2.2", UnixTime(10)), None);
-    }
-
-    #[test]
-    fn success_clears_the_account_but_not_the_address() {
-        let mut t = Throttle::new(ThrottlePolicy {
-            per_account: 1,
-            per_address: 2,
-            window: Seconds(100),
-            ..ThrottlePolicy::default()
-        });
-        t.failed("a", "x", UnixTime(0));
-        assert!(t.blocked("a", "y", UnixTime(1)).is_some());
-        t.succeeded("A");
-        assert!(t.blocked("a", "y", UnixTime(1)).is_none());
-        t.failed("b", "x", UnixTime(2));
-        assert!(t.blocked("c", "x", UnixTime(3)).is_some());
-    }
+fn signup_key(address: &str) -> TokenHash {
+    TokenHash::of(&format!("signup:{address}"))
 }

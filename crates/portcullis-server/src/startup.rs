@@ -19,7 +19,7 @@ use crate::signing_keys::{KeyLoadError, SigningKeys};
 use crate::state::{AppState, Inner};
 use crate::web::Cookies;
 use crate::{Settings, router};
-use portcullis_core::throttle::{Throttle, ThrottlePolicy};
+use portcullis_core::throttle::ThrottlePolicy;
 
 /// Why the server (or a CLI command) could not start; `Display` is one line.
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +169,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
             settings.registration != portcullis_core::registration::RegistrationMode::Off,
         ),
         cookies: Cookies::for_issuer(&issuer),
-        throttle: std::sync::Mutex::new(Throttle::new(ThrottlePolicy::default())),
+        throttle_policy: ThrottlePolicy::default(),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
         signup: settings.signup,
         metrics: crate::metrics::Metrics::default(),

@@ -11,7 +11,7 @@ use portcullis_jose::{Algorithm, SigningKey};
 use crate::client_cache::ClientCache;
 use crate::signing_keys::SigningKeys;
 use crate::web::Cookies;
-use portcullis_core::throttle::Throttle;
+use portcullis_core::throttle::{Throttle, ThrottlePolicy};
 
 /// Shared state, cloned into each handler.
 #[derive(Debug, Clone)]
@@ -33,7 +33,7 @@ pub(crate) struct Inner {
     /// Cookie names and attributes for the sign-in pages.
     pub cookies: Cookies,
     /// Failed sign-in counts, per account name and per address.
-    pub throttle: std::sync::Mutex<Throttle>,
+    pub throttle_policy: ThrottlePolicy,
     /// Whether the sign-up page is on.
     pub signup: bool,
     /// Prometheus metrics.
@@ -59,13 +59,9 @@ impl Inner {
         self.keys.signer(keys::ID_TOKEN_ALG, now)
     }
 
-    /// Runs `f` on the sign-in throttle (a poisoned lock still holds counts).
-    pub fn throttle<T>(&self, f: impl FnOnce(&mut Throttle) -> T) -> T {
-        let mut guard = self
-            .throttle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut guard)
+    /// Sign-in and sign-up throttling, over counts in the database.
+    pub fn throttle(&self) -> Throttle<'_> {
+        Throttle::new(&*self.store, &self.throttle_policy)
     }
 }
 
@@ -74,4 +70,13 @@ impl std::ops::Deref for AppState {
     fn deref(&self) -> &Inner {
         &self.0
     }
+}
+
+/// The outcome of a throttling step; a database failure is logged and
+/// counts as nothing (the sign-in itself then fails on the same database).
+pub(crate) fn counted<T: Default>(result: Result<T, portcullis_core::StoreError>) -> T {
+    result.unwrap_or_else(|err| {
+        tracing::warn!(%err, "sign-in throttling could not reach the database");
+        T::default()
+    })
 }

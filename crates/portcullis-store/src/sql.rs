@@ -485,6 +485,41 @@ macro_rules! implement_store {
                 Ok(found.is_some())
             }
 
+            async fn throttle_window(&self, key: &TokenHash) -> Result<Option<(u32, UnixTime)>, StoreError> {
+                let row: Option<(i64, i64)> =
+                    sqlx::query_as("SELECT count, expires_at FROM throttle_windows WHERE key = $1")
+                        .bind(key.0.to_vec())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(interpret)?;
+                Ok(row.map(|(count, ends)| (u32::try_from(count).unwrap_or(u32::MAX), UnixTime(ends))))
+            }
+
+            async fn throttle_hit(&self, key: &TokenHash, now: UnixTime, window_end: UnixTime) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO throttle_windows (key, count, expires_at) VALUES ($1, 1, $3) \
+                     ON CONFLICT (key) DO UPDATE SET \
+                     count = CASE WHEN throttle_windows.expires_at <= $2 THEN 1 ELSE throttle_windows.count + 1 END, \
+                     expires_at = CASE WHEN throttle_windows.expires_at <= $2 THEN $3 ELSE throttle_windows.expires_at END",
+                )
+                .bind(key.0.to_vec())
+                .bind(now.0)
+                .bind(window_end.0)
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn throttle_clear(&self, key: &TokenHash) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM throttle_windows WHERE key = $1")
+                    .bind(key.0.to_vec())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(())
+            }
+
             async fn delete_expired(&self, now: UnixTime) -> Result<Cleanup, StoreError> {
                 let mut done = Cleanup::default();
                 let codes_before = now.0 - CODE_KEPT_AFTER_EXPIRY.0;
@@ -497,6 +532,7 @@ macro_rules! implement_store {
                         now.0,
                         &mut done.revoked_access_tokens,
                     ),
+                    ("DELETE FROM throttle_windows WHERE expires_at <= $1", now.0, &mut done.throttle_windows),
                 ] {
                     *count = sqlx::query(sql)
                         .bind(before)

@@ -459,7 +459,8 @@ mod sign_in {
                     codes: 0,
                     refresh_tokens: 1,
                     sessions: 1,
-                    revoked_access_tokens: 1
+                    revoked_access_tokens: 1,
+                    throttle_windows: 0,
                 }
             );
             assert!(
@@ -501,6 +502,102 @@ mod sign_in {
                     .await
                     .unwrap(),
                 Redemption::Unknown
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn throttling_counts_are_shared_and_windows_end() {
+        use portcullis_core::throttle::{Throttle, ThrottlePolicy};
+        each_store(|store| async move {
+            let policy = ThrottlePolicy {
+                per_account: 2,
+                per_address: 3,
+                signups_per_address: 1,
+                window: Seconds(100),
+            };
+            // Two throttles on one store behave as one (two replicas).
+            let (one, two) = (
+                Throttle::new(&*store, &policy),
+                Throttle::new(&*store, &policy),
+            );
+            one.failed("alice", "192.0.2.1", UnixTime(0)).await.unwrap();
+            assert_eq!(
+                two.blocked("alice", "192.0.2.9", UnixTime(1))
+                    .await
+                    .unwrap(),
+                None
+            );
+            two.failed("ALICE", "192.0.2.2", UnixTime(1)).await.unwrap();
+            assert_eq!(
+                one.blocked("alice", "192.0.2.9", UnixTime(10))
+                    .await
+                    .unwrap(),
+                Some(90)
+            );
+            assert_eq!(
+                one.blocked("alice", "192.0.2.9", UnixTime(100))
+                    .await
+                    .unwrap(),
+                None,
+                "the window ended"
+            );
+            // A new window starts from the next failure.
+            one.failed("alice", "192.0.2.1", UnixTime(100))
+                .await
+                .unwrap();
+            assert_eq!(
+                one.blocked("alice", "192.0.2.9", UnixTime(101))
+                    .await
+                    .unwrap(),
+                None
+            );
+
+            // An address spraying accounts is stopped too; success clears the account only.
+            for name in ["b", "c"] {
+                one.failed(name, "192.0.2.1", UnixTime(100)).await.unwrap();
+            }
+            assert_eq!(
+                two.blocked("d", "192.0.2.1", UnixTime(110)).await.unwrap(),
+                Some(90)
+            );
+            two.failed("e", "192.0.2.7", UnixTime(110)).await.unwrap();
+            two.failed("e", "192.0.2.8", UnixTime(110)).await.unwrap();
+            assert!(
+                one.blocked("e", "192.0.2.9", UnixTime(111))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            one.succeeded("E").await.unwrap();
+            assert!(
+                two.blocked("e", "192.0.2.9", UnixTime(111))
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+
+            one.signed_up("198.51.100.1", UnixTime(0)).await.unwrap();
+            assert_eq!(
+                two.signups_blocked("198.51.100.1", UnixTime(40))
+                    .await
+                    .unwrap(),
+                Some(60)
+            );
+            assert_eq!(
+                two.signups_blocked("198.51.100.2", UnixTime(40))
+                    .await
+                    .unwrap(),
+                None
+            );
+            assert!(
+                store
+                    .delete_expired(UnixTime(10_000))
+                    .await
+                    .unwrap()
+                    .throttle_windows
+                    >= 1
             );
         })
         .await;

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use crate::clock::system_now;
 use crate::endpoints::token;
 use crate::form::Form;
-use crate::state::AppState;
+use crate::state::{AppState, counted};
 use crate::web::{self, ConsentPage, ErrorPage, FormPostPage, LoginPage};
 
 type Params = Vec<(String, String)>;
@@ -67,7 +67,12 @@ pub(crate) async fn login(
     };
     let username_text = form.get("username").unwrap_or("").to_owned();
     let address = peer.ip().to_string();
-    if let Some(wait) = state.throttle(|t| t.blocked(&username_text, &address, now)) {
+    if let Some(wait) = counted(
+        state
+            .throttle()
+            .blocked(&username_text, &address, now)
+            .await,
+    ) {
         let minutes = (wait + 59) / 60;
         let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
         let mut response = login_page(
@@ -107,7 +112,7 @@ pub(crate) async fn login(
     let user = match user {
         Some(user) if verified && !user.disabled => user,
         _ => {
-            state.throttle(|t| t.failed(&username_text, &address, now));
+            counted(state.throttle().failed(&username_text, &address, now).await);
             state.metrics.login_failure();
             tracing::info!(client = %requesting.client_name, "failed sign-in");
             return login_page(
@@ -121,7 +126,7 @@ pub(crate) async fn login(
             );
         }
     };
-    state.throttle(|t| t.succeeded(&username_text));
+    counted(state.throttle().succeeded(&username_text).await);
     sign_in(&state, &headers, &query, user, now).await
 }
 

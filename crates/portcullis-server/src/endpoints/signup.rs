@@ -19,7 +19,7 @@ use crate::clock::system_now;
 use crate::endpoints::authorize::{
     Requesting, error_page, read_form, requesting_client, set_cookie, sign_in, unavailable,
 };
-use crate::state::AppState;
+use crate::state::{AppState, counted};
 use crate::web::{self, SignupPage};
 
 /// What the person typed, shown again when the form is refused (never the password).
@@ -91,7 +91,7 @@ pub(crate) async fn signup(
         .render(&state, &headers, status)
     };
     let address = peer.ip().to_string();
-    if let Some(wait) = state.throttle(|t| t.signups_blocked(&address, now)) {
+    if let Some(wait) = counted(state.throttle().signups_blocked(&address, now).await) {
         let minutes = (wait + 59) / 60;
         let message =
             format!("Too many accounts were created from here. Try again in {minutes} minute(s).");
@@ -145,7 +145,7 @@ pub(crate) async fn signup(
         }
         Err(err) => return unavailable(&err.to_string()),
     };
-    state.throttle(|t| t.signed_up(&address, now));
+    counted(state.throttle().signed_up(&address, now).await);
     tracing::info!(user = %user.id, "account created by sign-up");
     sign_in(&state, &headers, &query, user, now).await
 }

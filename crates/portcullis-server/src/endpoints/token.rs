@@ -22,7 +22,7 @@ use crate::client_auth;
 use crate::clock::system_now;
 use crate::error::ApiError;
 use crate::form::Form;
-use crate::state::AppState;
+use crate::state::{AppState, counted};
 
 #[derive(Serialize)]
 struct TokenResponse<'a> {
@@ -165,10 +165,7 @@ async fn issue(
             let scope = password::check_request(&client, form.get("scope"))?;
             let username = form.require("username")?.to_owned();
             let address = peer.ip().to_string();
-            if state
-                .throttle(|t| t.blocked(&username, &address, now))
-                .is_some()
-            {
+            if counted(state.throttle().blocked(&username, &address, now).await).is_some() {
                 return Err(
                     TokenError::InvalidGrant("too many failed sign-ins; try again later").into(),
                 );
@@ -192,7 +189,7 @@ async fn issue(
             let user = match user {
                 Some(user) if verified && !user.disabled => user,
                 _ => {
-                    state.throttle(|t| t.failed(&username, &address, now));
+                    counted(state.throttle().failed(&username, &address, now).await);
                     state.metrics.login_failure();
                     tracing::info!(client_id = %client.id, "failed password grant");
                     return Err(

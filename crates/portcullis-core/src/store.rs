@@ -218,6 +218,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         user: &UserId,
         client: &ClientId,
     ) -> Result<Option<ScopeSet>, StoreError>;
+    /// Everything `user` allowed: (client, scope, when), oldest first.
+    async fn consents_of(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<(ClientId, ScopeSet, UnixTime)>, StoreError>;
+    /// Forgets what `user` allowed `client`; `false` if nothing was recorded.
+    async fn delete_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError>;
+    /// Revokes the refresh tokens `client` holds for `user`; returns how many were live.
+    async fn revoke_refresh_of_grant(
+        &self,
+        user: &UserId,
+        client: &ClientId,
+        now: UnixTime,
+    ) -> Result<u64, StoreError>;
     /// Records (replaces) what `user` allowed `client`.
     async fn set_consent(
         &self,

@@ -20,6 +20,8 @@ pub(crate) enum ApiError {
     BadRequest(&'static str, String),
     /// An endpoint that is turned off.
     NotFound,
+    /// Any other status with an error code and description (admin API).
+    Problem(StatusCode, &'static str, String),
     /// Something failed inside; details go to the log only.
     Internal(String),
 }
@@ -32,7 +34,7 @@ pub(crate) enum BearerError {
     /// Expired, revoked, malformed or foreign token: 401.
     InvalidToken,
     /// The token lacks a needed scope: 403.
-    InsufficientScope,
+    InsufficientScope(&'static str),
 }
 
 impl From<TokenError> for ApiError {
@@ -56,9 +58,10 @@ impl ApiError {
             ApiError::Bearer(None) => "invalid_request",
             ApiError::Bearer(Some(BearerError::InvalidRequest)) => "invalid_request",
             ApiError::Bearer(Some(BearerError::InvalidToken)) => "invalid_token",
-            ApiError::Bearer(Some(BearerError::InsufficientScope)) => "insufficient_scope",
+            ApiError::Bearer(Some(BearerError::InsufficientScope(_))) => "insufficient_scope",
             ApiError::BadRequest(code, _) => code,
             ApiError::NotFound => "not_found",
+            ApiError::Problem(_, code, _) => code,
             ApiError::Internal(_) => "temporarily_unavailable",
         }
     }
@@ -83,6 +86,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(code, description) => {
                 (StatusCode::BAD_REQUEST, *code, description.clone())
             }
+            ApiError::Problem(status, code, description) => (*status, *code, description.clone()),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -127,22 +131,22 @@ fn bearer_response(error: Option<BearerError>) -> Response {
                 BearerError::InvalidRequest => (
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
-                    "the request carries a malformed token",
+                    "the request carries a malformed token".to_owned(),
                 ),
                 BearerError::InvalidToken => (
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",
-                    "the access token is not valid",
+                    "the access token is not valid".to_owned(),
                 ),
-                BearerError::InsufficientScope => (
+                BearerError::InsufficientScope(scope) => (
                     StatusCode::FORBIDDEN,
                     "insufficient_scope",
-                    "the access token lacks the openid scope",
+                    format!("the access token lacks the {scope} scope"),
                 ),
             };
             let scope = match error {
-                BearerError::InsufficientScope => ", scope=\"openid\"",
-                _ => "",
+                BearerError::InsufficientScope(scope) => format!(", scope=\"{scope}\""),
+                _ => String::new(),
             };
             (
                 status,

@@ -4,6 +4,7 @@
 //! turn the outcome into a response; protocol rules live in core, and only
 //! [`error`] turns errors into responses.
 
+mod admin_api;
 mod client_auth;
 mod client_cache;
 mod clock;

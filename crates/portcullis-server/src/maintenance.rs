@@ -26,7 +26,7 @@ pub(crate) struct Rotation {
 #[derive(Debug)]
 pub(crate) struct Maintenance {
     pub store: Arc<dyn Store>,
-    pub master: MasterKey,
+    pub master: Arc<MasterKey>,
     pub keys: Arc<SigningKeys>,
     pub key_refresh: Duration,
     pub rotation: Option<Rotation>,

@@ -82,6 +82,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/assets/style.css", get(stylesheet))
         .route("/introspect", post(introspect::introspect))
         .route("/metrics", get(metrics::metrics))
+        .merge(crate::admin_api::routes())
         .route("/revoke", post(revoke::revoke))
         .route("/register", post(register::register))
         .route(

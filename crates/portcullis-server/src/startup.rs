@@ -118,7 +118,7 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     store: Arc<dyn Store>,
-    master: MasterKey,
+    master: Arc<MasterKey>,
     key_refresh: std::time::Duration,
     rotation: Option<Rotation>,
     cleanup_interval: std::time::Duration,
@@ -142,6 +142,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
     }
     let signing_keys = Arc::new(SigningKeys::default());
     signing_keys.refresh(&*store, &master, now).await?;
+    let master = Arc::new(master);
     if signing_keys.signer(settings.signing_alg, now).is_none() {
         return Err(StartupError::Keys(
             "no signing key is active; run `portcullis keys rotate`".into(),
@@ -172,6 +173,8 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         throttle_policy: ThrottlePolicy::default(),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
         signup: settings.signup,
+        master: master.clone(),
+        rotation_timings: settings.rotation_timings(),
         metrics: crate::metrics::Metrics::default(),
         registration: settings.registration,
         registration_scopes: settings.registration_scopes.clone(),

@@ -36,6 +36,10 @@ pub(crate) struct Inner {
     pub throttle_policy: ThrottlePolicy,
     /// Whether the sign-up page is on.
     pub signup: bool,
+    /// Opens and seals signing keys (for rotations asked through the admin API).
+    pub master: Arc<portcullis_core::MasterKey>,
+    /// Key overlap around a rotation.
+    pub rotation_timings: portcullis_core::keyring::RotationTimings,
     /// Prometheus metrics.
     pub metrics: crate::metrics::Metrics,
     /// Who may register clients at `/register`.

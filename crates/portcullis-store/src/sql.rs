@@ -586,6 +586,50 @@ macro_rules! implement_store {
                 Ok(())
             }
 
+            async fn consents_of(&self, user: &UserId) -> Result<Vec<(ClientId, ScopeSet, UnixTime)>, StoreError> {
+                let rows: Vec<(String, String, i64)> = sqlx::query_as(
+                    "SELECT client_id, scope, granted_at FROM consents WHERE user_id = $1 ORDER BY granted_at, client_id",
+                )
+                .bind(user.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(interpret)?;
+                rows.into_iter()
+                    .map(|(client, scope, at)| {
+                        let corrupt = || StoreError::Corrupt("consent".into());
+                        Ok((
+                            ClientId::parse(&client).ok_or_else(corrupt)?,
+                            ScopeSet::parse(&scope).ok_or_else(corrupt)?,
+                            UnixTime(at),
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn delete_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError> {
+                let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
+                    .bind(user.as_str())
+                    .bind(client.as_str())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(interpret)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn revoke_refresh_of_grant(&self, user: &UserId, client: &ClientId, now: UnixTime) -> Result<u64, StoreError> {
+                Ok(sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 \
+                     WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL AND used_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(user.as_str())
+                .bind(client.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(interpret)?
+                .rows_affected())
+            }
+
             async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>, StoreError> {
                 let scope: Option<String> = sqlx::query_scalar(
                     "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2",

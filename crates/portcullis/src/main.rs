@@ -1,5 +1,6 @@
 //! `portcullis`: the server, its administration, and token tools.
 
+mod admin_client;
 mod client;
 mod http_client;
 mod jwt;
@@ -53,6 +54,9 @@ enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(client::ClientCommand),
+    /// Create clients for the admin API.
+    #[command(subcommand)]
+    AdminClient(admin_client::AdminClientCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
             match command {
                 Command::Serve(_) => serve::exec(&settings).await,
                 Command::Client(command) => client::exec(&settings, command).await,
+                Command::AdminClient(command) => admin_client::exec(&settings, command).await,
                 Command::Keys(command) => keys::exec(&settings, command).await,
                 Command::User(command) => user::exec(&settings, command).await,
                 Command::RegistrationToken(command) => {

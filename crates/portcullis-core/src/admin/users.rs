@@ -90,3 +90,10 @@ pub async fn delete(
     }
     Ok(user)
 }
+
+/// Signs `username` out everywhere: every browser session ends.
+pub async fn end_sessions(store: &dyn Store, username: &Username) -> Result<User, UserAdminError> {
+    let user = find(store, username).await?;
+    store.delete_sessions_of(&user.id).await?;
+    Ok(user)
+}

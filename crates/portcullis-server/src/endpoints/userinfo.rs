@@ -26,7 +26,7 @@ pub(crate) async fn userinfo(
             .map_err(|e| {
                 ApiError::Bearer(Some(match e {
                     UserInfoError::InvalidToken => BearerError::InvalidToken,
-                    UserInfoError::InsufficientScope => BearerError::InsufficientScope,
+                    UserInfoError::InsufficientScope => BearerError::InsufficientScope("openid"),
                 }))
             })?;
     if state.store.access_token_denied(&jti).await? {

@@ -1,0 +1,45 @@
+//! The admin API's gate: a bearer token of this server with the
+//! `portcullis:admin` scope and audience, not revoked, from a client that
+//! still exists.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use portcullis_core::admin::access::{self, ADMIN_SCOPE, AdminAccessError, AdminCaller};
+
+use crate::clock::system_now;
+use crate::endpoints::userinfo::bearer;
+use crate::error::{ApiError, BearerError};
+use crate::state::AppState;
+
+/// An authenticated admin caller.
+#[derive(Debug)]
+pub(crate) struct Admin(pub AdminCaller);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let invalid = ApiError::Bearer(Some(BearerError::InvalidToken));
+        let token = bearer(&parts.headers)?;
+        let Some(verifier) = state.keys.verifier() else {
+            return Err(invalid);
+        };
+        let caller = access::check(&verifier, &state.token_policy.issuer, token, system_now())
+            .map_err(|e| match e {
+                AdminAccessError::InvalidToken => ApiError::Bearer(Some(BearerError::InvalidToken)),
+                AdminAccessError::InsufficientScope => {
+                    ApiError::Bearer(Some(BearerError::InsufficientScope(ADMIN_SCOPE)))
+                }
+            })?;
+        if state.store.access_token_denied(&caller.jti).await?
+            || state
+                .clients
+                .get(&*state.store, &caller.client_id)
+                .await?
+                .is_none()
+        {
+            return Err(invalid);
+        }
+        Ok(Admin(caller))
+    }
+}

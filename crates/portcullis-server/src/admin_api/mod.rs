@@ -1,0 +1,138 @@
+//! The admin API under `/admin/v1`: clients, users, sessions, grants, keys
+//! and revocations, for a bearer token with the `portcullis:admin` scope. Each
+//! handler calls the same `portcullis_core::admin` use case as the CLI; the
+//! OpenAPI 3.1 document at `/admin/v1/openapi.json` is generated from the
+//! handlers' annotations.
+
+mod auth;
+mod clients;
+mod keys;
+mod users;
+mod views;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post, put};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn bad_request(description: impl ToString) -> ApiError {
+    ApiError::Problem(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        description.to_string(),
+    )
+}
+
+fn not_found(description: impl ToString) -> ApiError {
+    ApiError::Problem(StatusCode::NOT_FOUND, "not_found", description.to_string())
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Portcullis admin API", description = "Manage clients, users, sessions, grants, keys and tokens. Every call needs a bearer access token from this server with the portcullis:admin scope and the urn:portcullis:admin audience (portcullis admin-client create)."),
+    paths(
+        clients::list, clients::create, clients::show, clients::delete, clients::rotate_secret,
+        users::list, users::create, users::show, users::set_password, users::set_status,
+        users::delete, users::end_sessions, users::list_grants, users::revoke_grant,
+        keys::list, keys::rotate, keys::revoke,
+    ),
+    modifiers(&BearerScheme),
+)]
+struct AdminApi;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// A JSON body; a malformed one is a 400 with the API's error body.
+pub(crate) struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(bad_request(rejection.body_text())),
+        }
+    }
+}
+
+/// The OpenAPI document, rendered once.
+pub(crate) fn openapi_json() -> String {
+    AdminApi::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|_| "{}".to_owned())
+}
+
+async fn openapi() -> impl IntoResponse {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        DOCUMENT.get_or_init(openapi_json).clone(),
+    )
+}
+
+/// The `/admin/v1` routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/openapi.json", get(openapi))
+        .route(
+            "/admin/v1/clients",
+            get(clients::list).post(clients::create),
+        )
+        .route(
+            "/admin/v1/clients/{client_id}",
+            get(clients::show).delete(clients::delete),
+        )
+        .route(
+            "/admin/v1/clients/{client_id}/secret",
+            post(clients::rotate_secret),
+        )
+        .route("/admin/v1/users", get(users::list).post(users::create))
+        .route(
+            "/admin/v1/users/{username}",
+            get(users::show).delete(users::delete),
+        )
+        .route(
+            "/admin/v1/users/{username}/password",
+            put(users::set_password),
+        )
+        .route("/admin/v1/users/{username}/status", put(users::set_status))
+        .route(
+            "/admin/v1/users/{username}/sessions",
+            delete(users::end_sessions),
+        )
+        .route("/admin/v1/users/{username}/grants", get(users::list_grants))
+        .route(
+            "/admin/v1/users/{username}/grants/{client_id}",
+            delete(users::revoke_grant),
+        )
+        .route("/admin/v1/keys", get(keys::list))
+        .route("/admin/v1/keys/rotate", post(keys::rotate))
+        .route("/admin/v1/revocations", post(keys::revoke))
+}

@@ -1,0 +1,218 @@
+//! What the admin API reads and writes, as JSON and as OpenAPI schemas.
+
+use portcullis_core::admin::grants::Grant;
+use portcullis_core::keyring::KeyRing;
+use portcullis_core::redirect_uri::RedirectUri;
+use portcullis_core::user::User;
+use portcullis_core::{Client, KeyRecord, Resource, UnixTime};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A registered client (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    /// `true` for a client without a secret (PKCE instead).
+    pub public: bool,
+    pub grant_types: Vec<String>,
+    /// Space-separated scopes it may be granted.
+    pub scope: String,
+    pub audiences: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<&Client> for ClientView {
+    fn from(c: &Client) -> Self {
+        let uris = |list: &[RedirectUri]| list.iter().map(|u| u.as_str().to_owned()).collect();
+        ClientView {
+            client_id: c.id.to_string(),
+            name: c.name.clone(),
+            public: c.is_public(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
+            scope: c.scopes.to_string(),
+            audiences: c
+                .audiences
+                .iter()
+                .map(|a| Resource::as_str(a).to_owned())
+                .collect(),
+            redirect_uris: uris(&c.redirect_uris),
+            post_logout_redirect_uris: uris(&c.post_logout_redirect_uris),
+            created_at: c.created_at.0,
+        }
+    }
+}
+
+/// A client to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewClientRequest {
+    pub name: String,
+    /// At least one of authorization_code, refresh_token, client_credentials,
+    /// password, implicit.
+    pub grant_types: Vec<String>,
+    /// Space-separated scopes.
+    #[serde(default)]
+    pub scope: String,
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// No secret: for SPAs and native apps, which use PKCE.
+    #[serde(default)]
+    pub public: bool,
+}
+
+/// A created client, with its secret shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CreatedClient {
+    #[serde(flatten)]
+    pub client: ClientView,
+    /// Absent for a public client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// A new client secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NewSecret {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// A user (never the password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UserView {
+    /// The subject (`sub`) of the user's tokens.
+    pub sub: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub password_changed_at: i64,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        let p = &u.profile;
+        UserView {
+            sub: u.id.to_string(),
+            username: u.username.to_string(),
+            email: p.email.clone(),
+            email_verified: p.email_verified,
+            name: p.name.clone(),
+            given_name: p.given_name.clone(),
+            family_name: p.family_name.clone(),
+            disabled: u.disabled,
+            created_at: u.created_at.0,
+            password_changed_at: u.password_changed_at.0,
+        }
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewUserRequest {
+    pub username: String,
+    /// At least 8 characters; stored as an Argon2id hash.
+    pub password: String,
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+}
+
+/// A new password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordRequest {
+    pub password: String,
+}
+
+/// Enabling or disabling a user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusRequest {
+    pub disabled: bool,
+}
+
+/// A signing key (its public half only).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct KeyView {
+    pub kid: String,
+    pub alg: String,
+    /// next, scheduled, active, retired or expired.
+    pub state: String,
+    pub created_at: i64,
+    pub activates_at: Option<i64>,
+    pub expires_at: Option<i64>,
+}
+
+impl KeyView {
+    pub fn of(ring: &KeyRing, key: &KeyRecord, now: UnixTime) -> Self {
+        KeyView {
+            kid: key.kid.clone(),
+            alg: key.alg.as_str().to_owned(),
+            state: ring.state(key, now).as_str().to_owned(),
+            created_at: key.created_at.0,
+            activates_at: key.activates_at.map(|t| t.0),
+            expires_at: key.expires_at.map(|t| t.0),
+        }
+    }
+}
+
+/// What a user allowed a client.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct GrantView {
+    pub client_id: String,
+    pub scope: String,
+    pub granted_at: i64,
+}
+
+impl From<&Grant> for GrantView {
+    fn from(g: &Grant) -> Self {
+        GrantView {
+            client_id: g.client_id.to_string(),
+            scope: g.scope.to_string(),
+            granted_at: g.granted_at.0,
+        }
+    }
+}
+
+/// A token to revoke.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RevocationRequest {
+    /// An access token or a refresh token of this server.
+    pub token: String,
+}
+
+/// What a revocation did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RevocationResult {
+    /// access_token, refresh_family or nothing.
+    pub revoked: String,
+}
+
+/// An error.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    pub error: String,
+    pub error_description: String,
+}

@@ -2,7 +2,8 @@
 # Operations benchmark, on SQLite and PostgreSQL: client_credentials tokens/s
 # with 10 registered clients, then with 1,000,000 (the client cache off, so
 # every request looks its client up); introspection and revocation requests/s.
-# Server on core 0, wrk on core 1. Prints Markdown.
+# Server on core 0, wrk on core 1; each measurement follows a 5 s warm-up.
+# Prints Markdown.
 #
 #   PORTCULLIS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 #     bash bench/operations-throughput.sh       # DURATION=10s CONNECTIONS=16
@@ -58,6 +59,9 @@ load() { # script url -> "rps p50 p99"
   if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "$out" >&2; echo "errors under load" >&2; exit 1; fi
   echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
 }
+warm() { # script url: a short run whose numbers are dropped (caches, pool, pages)
+  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d5s -s "$work/$1.lua" "$2" >/dev/null
+}
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
 client() { # name -> "id secret"
   local created; created=$("$bin" client create --name "$1" --grant-type client_credentials --scope "read" --json)
@@ -106,10 +110,12 @@ for backend in "${backends[@]}"; do
   read -r id secret <<<"$(client bench)"
   for n in $(seq 2 10); do client "other-$n" >/dev/null; done
   export BASIC; BASIC=$(printf '%s:%s' "$id" "$secret" | base64 -w0)
+  warm token "$url/token"
   read -r rps p50 p99 <<<"$(load token "$url/token")"
   echo "| $backend | client_credentials, 10 clients (no client cache) | $rps | $p50 | $p99 |"
   few=$rps
   bulk_clients "$backend"
+  warm token "$url/token"
   read -r rps p50 p99 <<<"$(load token "$url/token")"
   change=$(awk -v a="$rps" -v b="$few" 'BEGIN { printf "%+.1f %%", (a - b) / b * 100 }')
   echo "| $backend | client_credentials, $((BULK + 10)) clients (no client cache; $change) | $rps | $p50 | $p99 |"
@@ -117,6 +123,7 @@ for backend in "${backends[@]}"; do
   read -r rs rs_secret <<<"$(client resource-server)"
   BASIC=$(printf '%s:%s' "$rs" "$rs_secret" | base64 -w0)
   export TOKEN; TOKEN=$(curl -sf -u "$id:$secret" -d grant_type=client_credentials "$url/token" | json access_token)
+  warm introspect "$url/introspect"
   read -r rps p50 p99 <<<"$(load introspect "$url/introspect")"
   echo "| $backend | introspection of an access token (active) | $rps | $p50 | $p99 |"
 

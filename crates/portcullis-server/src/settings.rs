@@ -105,6 +105,9 @@ pub struct RawSettings {
     /// Whether people may create their own accounts on the sign-up page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signup: Option<bool>,
+    /// Proxies whose `X-Forwarded-For` names the client (IPs or CIDRs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trusted_proxies: Option<String>,
     /// Who may register clients at `/register`: `off`, `open` or `token`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration: Option<String>,
@@ -169,6 +172,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Whether the sign-up page is on (default true).
     pub signup: bool,
+    /// Proxies trusted to name the client in `X-Forwarded-For` (default none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Who may register clients (default: nobody).
     pub registration: RegistrationMode,
     /// Scopes a self-registered client may have (default `openid profile email offline_access`).
@@ -327,6 +332,25 @@ impl Settings {
         .ok_or_else(|| {
             SettingsError::setting("registration_scopes", "must be space-separated scopes")
         })?;
+        let mut trusted_proxies = Vec::new();
+        for entry in raw
+            .trusted_proxies
+            .as_deref()
+            .unwrap_or("")
+            .split([',', ' '])
+            .filter(|e| !e.is_empty())
+        {
+            let net = entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    SettingsError::setting(
+                        "trusted_proxies",
+                        format!("`{entry}` is not an IP address or CIDR range"),
+                    )
+                })?;
+            trusted_proxies.push(net);
+        }
         let log_format = match raw.log_format.as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -359,6 +383,7 @@ impl Settings {
             signup: raw.signup.unwrap_or(true),
             registration,
             registration_scopes,
+            trusted_proxies,
             session_ttl,
             refresh_token_ttl,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),

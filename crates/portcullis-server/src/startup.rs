@@ -173,6 +173,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         throttle_policy: ThrottlePolicy::default(),
         jwks_cache_control: format!("public, max-age={}", settings.jwks_max_age.as_secs()),
         signup: settings.signup,
+        trusted_proxies: settings.trusted_proxies.clone(),
         master: master.clone(),
         rotation_timings: settings.rotation_timings(),
         metrics: crate::metrics::Metrics::default(),

@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub throttle_policy: ThrottlePolicy,
     /// Whether the sign-up page is on.
     pub signup: bool,
+    /// Proxies trusted to name the client in `X-Forwarded-For`.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Opens and seals signing keys (for rotations asked through the admin API).
     pub master: Arc<portcullis_core::MasterKey>,
     /// Key overlap around a rotation.
@@ -61,6 +63,15 @@ impl Inner {
     /// The key that signs ID tokens at `now`: RS256, OpenID Connect's default.
     pub fn id_token_key(&self, now: UnixTime) -> Option<Arc<SigningKey>> {
         self.keys.signer(keys::ID_TOKEN_ALG, now)
+    }
+
+    /// The address `peer`'s request comes from (see `client_address.rs`).
+    pub fn client_address(
+        &self,
+        peer: std::net::SocketAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> String {
+        crate::client_address::client_address(peer, headers, &self.trusted_proxies).to_string()
     }
 
     /// Sign-in and sign-up throttling, over counts in the database.

@@ -66,7 +66,7 @@ pub(crate) async fn login(
         Err(response) => return response,
     };
     let username_text = form.get("username").unwrap_or("").to_owned();
-    let address = peer.ip().to_string();
+    let address = state.client_address(peer, &headers);
     if let Some(wait) = counted(
         state
             .throttle()

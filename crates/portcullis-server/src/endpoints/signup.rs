@@ -90,7 +90,7 @@ pub(crate) async fn signup(
         }
         .render(&state, &headers, status)
     };
-    let address = peer.ip().to_string();
+    let address = state.client_address(peer, &headers);
     if let Some(wait) = counted(state.throttle().signups_blocked(&address, now).await) {
         let minutes = (wait + 59) / 60;
         let message =

@@ -164,7 +164,7 @@ async fn issue(
         "password" => {
             let scope = password::check_request(&client, form.get("scope"))?;
             let username = form.require("username")?.to_owned();
-            let address = peer.ip().to_string();
+            let address = state.client_address(peer, headers);
             if counted(state.throttle().blocked(&username, &address, now).await).is_some() {
                 return Err(
                     TokenError::InvalidGrant("too many failed sign-ins; try again later").into(),

@@ -5,7 +5,7 @@
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
-use portcullis_core::admin::users;
+use portcullis_core::admin::{grants, users};
 use portcullis_core::password::{Password, PasswordHash};
 use portcullis_core::user::{NewUser, Profile, User, Username};
 use portcullis_server::{Settings, startup, system_now};
@@ -76,6 +76,20 @@ pub enum UserCommand {
     Delete {
         /// The username (any case).
         username: String,
+    },
+    /// Sign a user out of every browser.
+    SignOut {
+        /// The username (any case).
+        username: String,
+    },
+    /// List the clients a user allowed, or withdraw one (--revoke CLIENT_ID):
+    /// consent is asked again and its refresh tokens for the user stop working.
+    Grants {
+        /// The username (any case).
+        username: String,
+        /// Withdraw what the user allowed this client.
+        #[arg(long, allow_hyphen_values = true)]
+        revoke: Option<String>,
     },
 }
 
@@ -169,6 +183,32 @@ pub async fn exec(settings: &Settings, command: UserCommand) -> anyhow::Result<(
         UserCommand::Delete { username } => {
             let user = users::delete(&*store, &parse_username(&username)?, system_now()).await?;
             println!("{} deleted", user.username);
+        }
+        UserCommand::SignOut { username } => {
+            let user = users::end_sessions(&*store, &parse_username(&username)?).await?;
+            println!("{} signed out everywhere", user.username);
+        }
+        UserCommand::Grants { username, revoke } => {
+            let username = parse_username(&username)?;
+            match revoke {
+                Some(client) => {
+                    let id = portcullis_core::ClientId::parse(&client)
+                        .with_context(|| format!("`{client}` is not a client id"))?;
+                    if !grants::revoke(&*store, &username, &id, system_now()).await? {
+                        bail!("{username} has not allowed client `{client}`");
+                    }
+                    println!("{username} no longer allows {client}");
+                }
+                None => {
+                    println!("{:<24} {:<20} SCOPE", "CLIENT_ID", "GRANTED_AT");
+                    for grant in grants::list(&*store, &username).await? {
+                        println!(
+                            "{:<24} {:<20} {}",
+                            grant.client_id, grant.granted_at.0, grant.scope
+                        );
+                    }
+                }
+            }
         }
     }
     Ok(())

@@ -186,3 +186,79 @@ async fn bad_input_is_refused_with_one_clear_line_and_nothing_stored() {
         serde_json::json!([])
     );
 }
+
+#[tokio::test]
+async fn an_administrator_signs_a_user_out_and_withdraws_grants() {
+    use portcullis_testkit::browser::{Browser, hidden};
+    const CALLBACK: &str = "http://127.0.0.1:43210/callback";
+    let db = TestDatabase::new(portcullis_testkit::StoreKind::Sqlite).await;
+    let server = portcullis_testkit::TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+    server
+        .create_user("alice", "down the rabbit hole", &[])
+        .await;
+    let (client, _) = server
+        .create_client(&[
+            "--name",
+            "Web",
+            "--public",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            CALLBACK,
+            "--scope",
+            "openid",
+        ])
+        .await;
+    let authorize = format!(
+        "{}/authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid\
+         &code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        server.url,
+        form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
+    );
+    let mut browser = Browser::new();
+    let (_, _, login) = browser.get(&authorize).await;
+    let (_, _, consent) = browser
+        .post(
+            &format!("{}/login", server.url),
+            &[
+                ("csrf", &hidden(&login, "csrf")),
+                ("request", &hidden(&login, "request")),
+                ("username", "alice"),
+                ("password", "down the rabbit hole"),
+            ],
+        )
+        .await;
+    browser
+        .post(
+            &format!("{}/consent", server.url),
+            &[
+                ("csrf", &hidden(&consent, "csrf")),
+                ("request", &hidden(&consent, "request")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+
+    let listed = server.cli_ok(&["user", "grants", "alice"], "").await;
+    assert!(listed.contains(&client), "{listed}");
+    server
+        .cli_ok(&["user", "grants", "ALICE", "--revoke", &client], "")
+        .await;
+    assert!(
+        !server
+            .cli_ok(&["user", "grants", "alice"], "")
+            .await
+            .contains(&client)
+    );
+    let (ok, _, err) = server
+        .cli(&["user", "grants", "alice", "--revoke", &client])
+        .await;
+    assert!(!ok && err.contains("has not allowed"), "{err}");
+    let (_, _, page) = browser.get(&authorize).await;
+    assert!(page.contains("Allow"), "consent is asked again");
+
+    server.cli_ok(&["user", "sign-out", "alice"], "").await;
+    let (_, _, page) = browser.get(&authorize).await;
+    assert!(page.contains("name=\"password\""), "signed out: {page}");
+    server.stop().await;
+}

@@ -2,7 +2,26 @@
 
 use serde::Serialize;
 
-use crate::{ClientId, Resource, ScopeSet, Seconds, UnixTime, random};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::grant::TokenPolicy;
+use crate::grant::authorization_code::TokenHash;
+use crate::user::UserId;
+use crate::{Client, ClientId, Resource, ScopeSet, Seconds, TokenError, UnixTime, random};
+
+/// The `grant_id` claim naming a token family.
+pub fn grant_id(family: &TokenHash) -> String {
+    URL_SAFE_NO_PAD.encode(family.0)
+}
+
+/// The family a `grant_id` claim names.
+pub fn family_of(grant_id: &str) -> Option<TokenHash> {
+    URL_SAFE_NO_PAD
+        .decode(grant_id)
+        .ok()
+        .and_then(|bytes| TokenHash::from_bytes(&bytes))
+}
 
 /// The JOSE `typ` of an RFC 9068 access token.
 pub const TYP: &str = "at+jwt";
@@ -24,6 +43,10 @@ pub struct AccessTokenClaims {
     pub scope: String,
     /// A unique identifier.
     pub jti: String,
+    /// The sign-in grant (token family) it was issued from, for a user;
+    /// revoking the family ends the token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
     /// Issued at.
     pub iat: i64,
     /// Expires at.
@@ -67,12 +90,42 @@ impl AccessTokenGrant {
                 client_id: client.as_str().to_owned(),
                 scope: scope.to_string(),
                 jti: random::token::<16>(),
+                grant_id: None,
                 iat: now.0,
                 exp: (now + lifetime).0,
             },
             lifetime,
             scope,
         }
+    }
+}
+
+impl AccessTokenGrant {
+    /// The access token of a user grant: for the requested resources, else
+    /// the client's audiences, and for this issuer (its `/userinfo`) when
+    /// the scope has `openid` and no resource was requested.
+    pub fn for_user(
+        policy: &TokenPolicy,
+        client: &Client,
+        user: &UserId,
+        scope: ScopeSet,
+        resources: &[Resource],
+        family: Option<&TokenHash>,
+        now: UnixTime,
+    ) -> Result<Self, TokenError> {
+        let openid = scope.iter().any(|s| s.as_str() == "openid");
+        let audiences = Resource::audiences(client, resources, &policy.issuer, openid)?;
+        let mut grant = AccessTokenGrant::new(
+            &policy.issuer,
+            user.as_str(),
+            &client.id,
+            &audiences,
+            scope,
+            now,
+            policy.access_token_lifetime,
+        );
+        grant.claims.grant_id = family.map(grant_id);
+        Ok(grant)
     }
 }
 

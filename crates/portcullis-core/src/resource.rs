@@ -30,6 +30,52 @@ impl Resource {
         (scheme_ok && rest_ok).then(|| Resource(text.to_owned()))
     }
 
+    /// Parses the (repeatable) `resource` parameter of a token request;
+    /// `invalid_target` for any value that is not a resource indicator.
+    pub fn parse_all(texts: &[&str]) -> Result<Vec<Self>, crate::TokenError> {
+        texts
+            .iter()
+            .map(|text| {
+                Resource::parse(text).ok_or_else(|| {
+                    crate::TokenError::InvalidTarget(
+                        "resource must be an absolute URI without a fragment".into(),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// The audiences a token for `client` addresses: the `requested`
+    /// resources when the client may address each (otherwise
+    /// `invalid_target`), else the client's configured audiences; `issuer`
+    /// is added when `for_issuer` (a token for `/userinfo`) or when nothing
+    /// else is left.
+    pub fn audiences(
+        client: &crate::Client,
+        requested: &[Resource],
+        issuer: &str,
+        for_issuer: bool,
+    ) -> Result<Vec<Resource>, crate::TokenError> {
+        if let Some(unknown) = requested.iter().find(|r| !client.audiences.contains(r)) {
+            return Err(crate::TokenError::InvalidTarget(format!(
+                "resource `{unknown}` is not allowed for this client"
+            )));
+        }
+        let mut audiences = if requested.is_empty() {
+            client.audiences.clone()
+        } else {
+            requested.to_vec()
+        };
+        if (requested.is_empty() && for_issuer) || audiences.is_empty() {
+            audiences.push(Resource::parse(issuer).ok_or_else(|| {
+                crate::TokenError::InvalidTarget("the issuer is not a URI".into())
+            })?);
+        }
+        audiences.sort();
+        audiences.dedup();
+        Ok(audiences)
+    }
+
     /// The URI.
     pub fn as_str(&self) -> &str {
         &self.0

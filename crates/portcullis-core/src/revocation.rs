@@ -6,11 +6,10 @@
 //! A client may revoke only what was issued to it; anything else is answered
 //! as if it had worked, without effect (RFC 7009 section 2.2).
 
-use portcullis_jose::{ClaimsPolicy, Verifier};
-use serde_json::Value;
+use portcullis_jose::Verifier;
 
-use crate::access_token::TYP;
 use crate::grant::authorization_code::TokenHash;
+use crate::liveness::{NotLive, check_access_token};
 use crate::{ClientId, Store, StoreError, UnixTime};
 
 /// Who asks for the revocation.
@@ -42,20 +41,6 @@ pub enum Revoked {
     Nothing,
 }
 
-/// The claims of one of our unexpired access tokens, if `token` is one:
-/// signed by a key of `verifier` and, if given, issued by `issuer`.
-pub(crate) fn our_access_token(
-    verifier: &Verifier,
-    issuer: Option<&str>,
-    token: &str,
-    now: UnixTime,
-) -> Option<serde_json::Map<String, Value>> {
-    let policy = ClaimsPolicy::times_only().leeway(0).require_type(TYP);
-    let verified = verifier.verify(token, &policy, now.0).ok()?;
-    let iss = verified.claims.get("iss").and_then(Value::as_str);
-    (issuer.is_none() || iss == issuer).then_some(verified.claims)
-}
-
 /// Revokes `token` for `by`. `verifier` holds the published keys (none
 /// when there are no keys, and then no access token can be ours); `issuer`,
 /// when known, must be the access token's.
@@ -67,25 +52,22 @@ pub async fn revoke(
     by: Revoker<'_>,
     now: UnixTime,
 ) -> Result<Revoked, StoreError> {
-    if let Some(claims) = verifier.and_then(|v| our_access_token(v, issuer, token, now)) {
-        let field = |name: &str| claims.get(name).and_then(Value::as_str);
-        let (Some(jti), Some(owner), Some(exp)) = (
-            field("jti"),
-            field("client_id"),
-            claims.get("exp").and_then(Value::as_i64),
-        ) else {
-            return Ok(Revoked::Nothing);
-        };
-        let Some(owner) = ClientId::parse(owner) else {
-            return Ok(Revoked::Nothing);
-        };
-        if !by.may_revoke(owner.as_str()) {
-            return Ok(Revoked::Nothing);
+    if let Some(verifier) = verifier {
+        match check_access_token(store, verifier, issuer, None, token, now).await {
+            Ok(live) => {
+                if !by.may_revoke(live.client_id.as_str()) {
+                    return Ok(Revoked::Nothing);
+                }
+                store
+                    .deny_access_token(&live.jti, &live.client_id, live.expires_at, now)
+                    .await?;
+                return Ok(Revoked::AccessToken);
+            }
+            // Ours, and dead already: nothing left to revoke.
+            Err(NotLive::Revoked) => return Ok(Revoked::Nothing),
+            Err(NotLive::Store(err)) => return Err(err),
+            Err(NotLive::Invalid) => {}
         }
-        store
-            .deny_access_token(jti, &owner, UnixTime(exp), now)
-            .await?;
-        return Ok(Revoked::AccessToken);
     }
     let Some(stored) = store.refresh_token(&TokenHash::of(token)).await? else {
         return Ok(Revoked::Nothing);

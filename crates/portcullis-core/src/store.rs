@@ -8,14 +8,49 @@ use crate::grant::refresh_token::RefreshRecord;
 use crate::password::PasswordHash;
 use crate::session::SessionRecord;
 use crate::user::{User, UserId};
-use crate::{Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, UnixTime};
+use crate::{
+    Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, TokenError, UnixTime,
+};
 
-/// What presenting a refresh token found.
+/// A sign-in grant: the family its refresh tokens and access tokens share
+/// (the `grant_id` of its access tokens).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshUse {
-    /// The token, now marked used: this caller may rotate it.
-    Fresh(RefreshRecord),
-    /// The token was used (or revoked) before: its family is now revoked.
+pub struct FamilyRecord {
+    /// The family: the hash of the code it was redeemed from, or random.
+    pub family: TokenHash,
+    /// The client it was granted to.
+    pub client_id: ClientId,
+    /// The user who granted it.
+    pub user_id: UserId,
+    /// When it was granted.
+    pub created_at: UnixTime,
+    /// When the last token issued from it expires.
+    pub live_until: UnixTime,
+}
+
+/// What a grant decided on finding its code or refresh token unspent: the
+/// refresh token to store with the spend, and until when the family's
+/// tokens live. Refusing (the `Err` of the check) leaves the token unspent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyStep {
+    /// The refresh token to store: the first of a family, or a successor.
+    pub refresh: Option<RefreshRecord>,
+    /// The latest expiry of any token issued in this step.
+    pub live_until: UnixTime,
+}
+
+/// The rule a grant applies to an unspent code or refresh token, inside the
+/// store's transaction: its decision, or why the request is refused.
+pub type GrantCheck<'a, R> = &'a (dyn Fn(&R) -> Result<FamilyStep, TokenError> + Send + Sync);
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token is spent and its successor stored, in one transaction.
+    Rotated(RefreshRecord),
+    /// The check refused the request; nothing changed, the token stays usable.
+    Refused(TokenError),
+    /// The token was spent or revoked before: its whole family is now revoked.
     Reused(RefreshRecord),
     /// No such token.
     Unknown,
@@ -26,8 +61,30 @@ pub enum RefreshUse {
 pub struct StoredRefresh {
     /// The token.
     pub record: RefreshRecord,
-    /// Used (rotated) or revoked: it can no longer be exchanged.
+    /// Used (rotated), revoked, or of a revoked family: it can no longer be exchanged.
     pub spent: bool,
+}
+
+/// Whose refresh tokens to revoke.
+#[derive(Debug, Clone, Copy)]
+pub enum RefreshHolder<'a> {
+    /// Every token issued for a user (disabled or deleted).
+    User(&'a UserId),
+    /// Every token issued to a client (deleted).
+    Client(&'a ClientId),
+    /// The tokens one client holds for one user (a withdrawn grant).
+    Grant(&'a UserId, &'a ClientId),
+}
+
+impl RefreshHolder<'_> {
+    /// The user and the client the tokens must match; `None` matches any.
+    pub fn filter(&self) -> (Option<&UserId>, Option<&ClientId>) {
+        match *self {
+            RefreshHolder::User(user) => (Some(user), None),
+            RefreshHolder::Client(client) => (None, Some(client)),
+            RefreshHolder::Grant(user, client) => (Some(user), Some(client)),
+        }
+    }
 }
 
 /// How long a spent or expired authorization code is kept: a replay within
@@ -41,6 +98,8 @@ pub struct Cleanup {
     pub codes: u64,
     /// Refresh tokens.
     pub refresh_tokens: u64,
+    /// Token families whose last token expired.
+    pub families: u64,
     /// Sessions.
     pub sessions: u64,
     /// Deny-list entries of revoked access tokens.
@@ -49,12 +108,15 @@ pub struct Cleanup {
     pub throttle_windows: u64,
 }
 
-/// What redeeming an authorization code found.
+/// What redeeming an authorization code did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Redemption {
-    /// The code, now marked used: this caller is the only one to get it.
+    /// The code is spent and its family (with its first refresh token)
+    /// stored, in one transaction: this caller is the only one to get it.
     Fresh(CodeRecord),
-    /// The code was redeemed before (a replay).
+    /// The check refused the request; nothing changed.
+    Refused(TokenError),
+    /// The code was redeemed before (a replay): its family is now revoked.
     Reused(CodeRecord),
     /// No such code.
     Unknown,
@@ -82,21 +144,19 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The connection pool: (open connections, idle ones).
     fn pool_stats(&self) -> (u32, u32);
 
-    /// Stores a new client. `Conflict` if the id exists.
-    async fn insert_client(&self, client: &Client) -> Result<(), StoreError>;
+    /// Stores a new client, with the hash of its registration access token
+    /// when it registered itself through the API. `Conflict` if the id exists.
+    async fn insert_client(
+        &self,
+        client: &Client,
+        registration_token: Option<&SecretHash>,
+    ) -> Result<(), StoreError>;
     /// The client with this id.
     async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError>;
     /// Every client, oldest first.
     async fn clients(&self) -> Result<Vec<Client>, StoreError>;
     /// Deletes a client; `false` if there was none.
     async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError>;
-    /// Stores a client registered through the API with the hash of its
-    /// registration access token. `Conflict` if the id exists.
-    async fn insert_registered_client(
-        &self,
-        client: &Client,
-        registration_token: &SecretHash,
-    ) -> Result<(), StoreError>;
     /// The hash of a client's registration access token; `None` for an
     /// unknown client or one an administrator created.
     async fn client_registration_token(
@@ -148,27 +208,52 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stores an authorization code.
     async fn insert_code(&self, code: &CodeRecord) -> Result<(), StoreError>;
-    /// Marks a code used at `now`, atomically: of concurrent callers, one gets
-    /// [`Redemption::Fresh`].
-    async fn redeem_code(&self, hash: &TokenHash, now: UnixTime) -> Result<Redemption, StoreError>;
+    /// Redeems a code in one transaction: marks it used, asks `check`, and
+    /// stores the family it starts with its first refresh token. Of
+    /// concurrent callers one gets [`Redemption::Fresh`]; a refused check
+    /// changes nothing; a code used before revokes its family, so the
+    /// tokens the first redemption issued die too (RFC 9700 section 4.2.4).
+    async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+        check: GrantCheck<'_, CodeRecord>,
+    ) -> Result<Redemption, StoreError>;
 
-    /// Stores a refresh token.
-    async fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError>;
-    /// Marks a refresh token used at `now`, atomically (one caller gets
-    /// [`RefreshUse::Fresh`]); a token used or revoked before revokes its
-    /// whole family.
-    async fn use_refresh(&self, hash: &TokenHash, now: UnixTime) -> Result<RefreshUse, StoreError>;
-    /// Revokes every refresh token of a family (a replayed code or token).
-    async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<(), StoreError>;
+    /// Starts a family without a code (the password grant), with its first
+    /// refresh token, in one transaction.
+    async fn start_family(
+        &self,
+        family: &FamilyRecord,
+        first: Option<&RefreshRecord>,
+    ) -> Result<(), StoreError>;
+    /// Rotates a refresh token in one transaction: marks it used, asks
+    /// `check`, stores the successor and extends the family. Of concurrent
+    /// callers one gets [`Rotation::Rotated`]; a refused check changes
+    /// nothing; a failure anywhere leaves the token unspent. A token spent
+    /// before revokes its whole family, successors included, unless the same
+    /// client presents it again within `reuse_interval` of its rotation while
+    /// its successor is still unused: then that successor is revoked and a
+    /// new one stored (a response lost after commit).
+    async fn rotate_refresh(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+        reuse_interval: crate::Seconds,
+        check: GrantCheck<'_, RefreshRecord>,
+    ) -> Result<Rotation, StoreError>;
+    /// Revokes a family: every refresh token of it, and the access tokens
+    /// whose `grant_id` it is. `false` if it was not live.
+    async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<bool, StoreError>;
+    /// Whether a family exists and is not revoked.
+    async fn family_live(&self, family: &TokenHash) -> Result<bool, StoreError>;
     /// The refresh token with this hash, spent or not.
     async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<StoredRefresh>, StoreError>;
-    /// Revokes every refresh token issued for a user; returns how many were live.
-    async fn revoke_refresh_of_user(&self, user: &UserId, now: UnixTime)
-    -> Result<u64, StoreError>;
-    /// Revokes every refresh token issued to a client; returns how many were live.
-    async fn revoke_refresh_of_client(
+    /// Revokes every live family `holder` has (with its refresh and access
+    /// tokens); returns how many.
+    async fn revoke_refresh_of(
         &self,
-        client: &ClientId,
+        holder: RefreshHolder<'_>,
         now: UnixTime,
     ) -> Result<u64, StoreError>;
 
@@ -198,7 +283,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Forgets the events of `key`.
     async fn throttle_clear(&self, key: &TokenHash) -> Result<(), StoreError>;
 
-    /// Deletes what expired before `now`: refresh tokens, sessions and
+    /// Deletes what expired before `now`: refresh tokens, families, sessions and
     /// deny-list entries (a denied token past its `exp` is refused anyway),
     /// and codes expired for [`CODE_KEPT_AFTER_EXPIRY`].
     async fn delete_expired(&self, now: UnixTime) -> Result<Cleanup, StoreError>;
@@ -225,13 +310,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<(ClientId, ScopeSet, UnixTime)>, StoreError>;
     /// Forgets what `user` allowed `client`; `false` if nothing was recorded.
     async fn delete_consent(&self, user: &UserId, client: &ClientId) -> Result<bool, StoreError>;
-    /// Revokes the refresh tokens `client` holds for `user`; returns how many were live.
-    async fn revoke_refresh_of_grant(
-        &self,
-        user: &UserId,
-        client: &ClientId,
-        now: UnixTime,
-    ) -> Result<u64, StoreError>;
     /// Records (replaces) what `user` allowed `client`.
     async fn set_consent(
         &self,

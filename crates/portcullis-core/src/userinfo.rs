@@ -1,56 +1,10 @@
 //! The UserInfo endpoint's answer (OIDC Core 5.3 and 5.4): the claims the
 //! access token's scopes allow.
 
-use portcullis_jose::{ClaimsPolicy, Verifier};
 use serde_json::{Map, Value, json};
 
-use crate::access_token::TYP;
-use crate::user::{User, UserId};
-use crate::{ScopeSet, UnixTime};
-
-/// Why a bearer token cannot read user info (RFC 6750 section 3.1).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UserInfoError {
-    /// Not a valid, unexpired access token of this issuer for a user.
-    #[error("the access token is not valid")]
-    InvalidToken,
-    /// A valid token without the `openid` scope.
-    #[error("the access token lacks the openid scope")]
-    InsufficientScope,
-}
-
-/// The user, scopes and `jti` of a valid access token issued by `issuer`
-/// (the caller checks the `jti` against the deny list).
-pub fn token_subject(
-    verifier: &Verifier,
-    issuer: &str,
-    token: &str,
-    now: UnixTime,
-) -> Result<(UserId, ScopeSet, String), UserInfoError> {
-    let policy = ClaimsPolicy::issuer_only(issuer)
-        .leeway(0)
-        .require_type(TYP);
-    let verified = verifier
-        .verify(token, &policy, now.0)
-        .map_err(|_| UserInfoError::InvalidToken)?;
-    let sub = verified.claims.get("sub").and_then(Value::as_str);
-    let scope = verified
-        .claims
-        .get("scope")
-        .and_then(Value::as_str)
-        .and_then(ScopeSet::parse)
-        .unwrap_or_default();
-    let sub = sub.ok_or(UserInfoError::InvalidToken)?;
-    let jti = verified
-        .claims
-        .get("jti")
-        .and_then(Value::as_str)
-        .ok_or(UserInfoError::InvalidToken)?;
-    if !scope.iter().any(|s| s.as_str() == "openid") {
-        return Err(UserInfoError::InsufficientScope);
-    }
-    Ok((UserId::from_stored(sub.to_owned()), scope, jti.to_owned()))
-}
+use crate::ScopeSet;
+use crate::user::User;
 
 /// The claims of `user` that `scope` releases: `sub` always, name fields
 /// for `profile`, `email` and `email_verified` for `email`. Absent values are
@@ -84,6 +38,7 @@ pub fn claims(user: &User, scope: &ScopeSet) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::UnixTime;
     use crate::password::{Password, PasswordHash};
     use crate::user::{NewUser, Profile, Username};
 

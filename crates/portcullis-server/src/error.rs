@@ -49,6 +49,22 @@ impl From<portcullis_core::StoreError> for ApiError {
     }
 }
 
+impl From<portcullis_core::grant::GrantError> for ApiError {
+    fn from(err: portcullis_core::grant::GrantError) -> Self {
+        use portcullis_core::grant::GrantError;
+        match err {
+            GrantError::Refused(err) => ApiError::Token(err),
+            GrantError::Replayed(description) => {
+                tracing::warn!(
+                    "a spent code or refresh token was presented again; its family is revoked"
+                );
+                ApiError::Token(TokenError::InvalidGrant(description))
+            }
+            GrantError::Store(err) => err.into(),
+        }
+    }
+}
+
 impl ApiError {
     /// The error code the response carries.
     pub fn code(&self) -> &'static str {

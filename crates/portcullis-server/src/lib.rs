@@ -12,6 +12,7 @@ mod clock;
 mod endpoints;
 mod error;
 mod form;
+mod issuance;
 mod maintenance;
 mod metrics;
 mod router;
@@ -19,6 +20,7 @@ mod signing_keys;
 mod state;
 mod web;
 
+pub mod password_work;
 pub mod settings;
 pub mod startup;
 

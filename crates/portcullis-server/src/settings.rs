@@ -120,6 +120,10 @@ pub struct RawSettings {
     /// How long an unused refresh token lives.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl: Option<DurationSetting>,
+    /// How long after a rotation a refresh token may be presented again by
+    /// its client for a fresh successor (0: never).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_reuse_interval: Option<DurationSetting>,
     /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -182,6 +186,10 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Lifetime of an unused refresh token; each rotation starts it again (default 30 days).
     pub refresh_token_ttl: Duration,
+    /// How long after a rotation the same client may present the rotated
+    /// refresh token again and get a fresh successor, the earlier one dying
+    /// (default 0: any reuse revokes the family).
+    pub refresh_reuse_interval: Duration,
     /// Log filter (default `info`).
     pub log: String,
     /// Log line format (default pretty).
@@ -318,6 +326,14 @@ impl Settings {
                 "must be between 1 minute and 400 days",
             ));
         }
+        let refresh_reuse_interval =
+            duration(raw.refresh_reuse_interval, "refresh_reuse_interval", 0)?;
+        if refresh_reuse_interval > Duration::from_secs(300) {
+            return Err(SettingsError::setting(
+                "refresh_reuse_interval",
+                "must be between 0 and 5 minutes",
+            ));
+        }
         let registration = match raw.registration.as_deref() {
             None => RegistrationMode::Off,
             Some(text) => RegistrationMode::parse(text).ok_or_else(|| {
@@ -386,6 +402,7 @@ impl Settings {
             trusted_proxies,
             session_ttl,
             refresh_token_ttl,
+            refresh_reuse_interval,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
             log_format,
         })

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use portcullis_core::admin::keys;
-use portcullis_core::grant::client_credentials::TokenPolicy;
+use portcullis_core::grant::TokenPolicy;
 use portcullis_core::{MasterKey, Seconds, Store};
 use tokio::net::TcpListener;
 
@@ -163,6 +163,8 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         token_policy: TokenPolicy {
             issuer: issuer.clone(),
             access_token_lifetime: Seconds(settings.access_token_ttl.as_secs() as i64),
+            refresh_token_lifetime: Seconds(settings.refresh_token_ttl.as_secs() as i64),
+            refresh_reuse_interval: Seconds(settings.refresh_reuse_interval.as_secs() as i64),
         },
         max_body_bytes: settings.max_body_bytes,
         discovery: discovery::document(
@@ -180,7 +182,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         registration: settings.registration,
         registration_scopes: settings.registration_scopes.clone(),
         session_lifetime: Seconds(settings.session_ttl.as_secs() as i64),
-        refresh_lifetime: Seconds(settings.refresh_token_ttl.as_secs() as i64),
+        password_work: crate::password_work::BlockingPasswordWork,
     }));
     Ok(Server {
         listener,

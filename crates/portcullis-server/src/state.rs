@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use portcullis_core::admin::keys;
-use portcullis_core::grant::client_credentials::TokenPolicy;
+use portcullis_core::grant::{Grants, TokenPolicy};
+use portcullis_core::sign_in::PasswordSignIn;
 use portcullis_core::{Seconds, Store, UnixTime};
 use portcullis_jose::{Algorithm, SigningKey};
 
@@ -50,8 +51,8 @@ pub(crate) struct Inner {
     pub registration_scopes: portcullis_core::ScopeSet,
     /// How long a browser session lasts.
     pub session_lifetime: Seconds,
-    /// How long an unused refresh token lives.
-    pub refresh_lifetime: Seconds,
+    /// Where Argon2 runs.
+    pub password_work: crate::password_work::BlockingPasswordWork,
 }
 
 impl Inner {
@@ -72,6 +73,24 @@ impl Inner {
         headers: &axum::http::HeaderMap,
     ) -> String {
         crate::client_address::client_address(peer, headers, &self.trusted_proxies).to_string()
+    }
+
+    /// Password sign-in, for every door a password comes through.
+    pub fn password_sign_in(&self) -> PasswordSignIn<'_> {
+        PasswordSignIn {
+            store: &*self.store,
+            throttle: &self.throttle_policy,
+            work: &self.password_work,
+        }
+    }
+
+    /// What the grants of `/token` work with.
+    pub fn grants(&self) -> Grants<'_> {
+        Grants {
+            store: &*self.store,
+            policy: &self.token_policy,
+            sign_in: self.password_sign_in(),
+        }
     }
 
     /// Sign-in and sign-up throttling, over counts in the database.

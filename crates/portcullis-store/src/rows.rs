@@ -225,6 +225,9 @@ pub(crate) struct RefreshRow {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// When its family was revoked, where the query joins the family.
+    #[sqlx(default)]
+    pub family_revoked_at: Option<i64>,
 }
 
 impl TryFrom<RefreshRow> for RefreshRecord {

@@ -6,11 +6,13 @@ use portcullis_core::grant::refresh_token::RefreshRecord;
 use portcullis_core::password::PasswordHash;
 use portcullis_core::session::SessionRecord;
 use portcullis_core::store::{
-    CODE_KEPT_AFTER_EXPIRY, Cleanup, Redemption, RefreshUse, StoredRefresh,
+    CODE_KEPT_AFTER_EXPIRY, Cleanup, FamilyRecord, GrantCheck, Redemption, RefreshHolder, Rotation,
+    StoredRefresh,
 };
 use portcullis_core::user::{User, UserId};
 use portcullis_core::{
-    Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, Store, StoreError, UnixTime,
+    Client, ClientId, KeyRecord, RotationPlan, ScopeSet, Seconds, SecretHash, Store, StoreError,
+    UnixTime,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -47,7 +49,7 @@ const INSERT_KEY: &str = "INSERT INTO signing_keys \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 macro_rules! implement_store {
-    ($store:ty) => {
+    ($store:ty, $steps:ident) => {
         #[async_trait]
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
@@ -59,12 +61,16 @@ macro_rules! implement_store {
                 (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
             }
 
-            async fn insert_client(&self, client: &Client) -> Result<(), StoreError> {
+            async fn insert_client(
+                &self,
+                client: &Client,
+                registration_token: Option<&SecretHash>,
+            ) -> Result<(), StoreError> {
                 let columns = client_columns(client);
                 sqlx::query(
                     "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, \
-                     redirect_uris, post_logout_redirect_uris, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     redirect_uris, post_logout_redirect_uris, created_at, registration_token_hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(client.id.as_str())
                 .bind(&client.name)
@@ -75,6 +81,7 @@ macro_rules! implement_store {
                 .bind(columns.redirect_uris)
                 .bind(columns.post_logout_redirect_uris)
                 .bind(client.created_at.0)
+                .bind(registration_token.map(|h| h.as_bytes().to_vec()))
                 .execute(&self.pool)
                 .await
                 .map_err(interpret)?;
@@ -108,33 +115,6 @@ macro_rules! implement_store {
                     .await
                     .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
-            }
-
-            async fn insert_registered_client(
-                &self,
-                client: &Client,
-                registration_token: &SecretHash,
-            ) -> Result<(), StoreError> {
-                let columns = client_columns(client);
-                sqlx::query(
-                    "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, \
-                     redirect_uris, post_logout_redirect_uris, created_at, registration_token_hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(client.id.as_str())
-                .bind(&client.name)
-                .bind(client.secret_hash.map(|h| h.as_bytes().to_vec()))
-                .bind(columns.grant_types)
-                .bind(columns.scopes)
-                .bind(columns.audiences)
-                .bind(columns.redirect_uris)
-                .bind(columns.post_logout_redirect_uris)
-                .bind(client.created_at.0)
-                .bind(registration_token.as_bytes().to_vec())
-                .execute(&self.pool)
-                .await
-                .map_err(interpret)?;
-                Ok(())
             }
 
             async fn client_registration_token(&self, id: &ClientId) -> Result<Option<SecretHash>, StoreError> {
@@ -331,126 +311,223 @@ macro_rules! implement_store {
                 Ok(())
             }
 
-            async fn redeem_code(&self, hash: &TokenHash, now: UnixTime) -> Result<Redemption, StoreError> {
-                // The conditional update is the single-use guarantee: one caller wins.
-                let won = sqlx::query(
-                    "UPDATE authorization_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL",
+            async fn redeem_code(
+                &self,
+                hash: &TokenHash,
+                now: UnixTime,
+                check: GrantCheck<'_, CodeRecord>,
+            ) -> Result<Redemption, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                // The conditional update is the single-use guarantee: one caller
+                // wins, the others wait for its commit and find the code used.
+                let won = sqlx::query_as::<_, CodeRow>(
+                    "UPDATE authorization_codes SET used_at = $1 \
+                     WHERE hash = $2 AND used_at IS NULL RETURNING *",
                 )
                 .bind(now.0)
                 .bind(hash.0.to_vec())
-                .execute(&self.pool)
-                .await
-                .map_err(interpret)?
-                .rows_affected()
-                    == 1;
-                let row = sqlx::query_as::<_, CodeRow>("SELECT * FROM authorization_codes WHERE hash = $1")
-                    .bind(hash.0.to_vec())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(interpret)?;
-                Ok(match row {
-                    None => Redemption::Unknown,
-                    Some(row) if won => Redemption::Fresh(row.try_into()?),
-                    Some(row) => Redemption::Reused(row.try_into()?),
-                })
-            }
-
-            async fn insert_refresh(&self, token: &RefreshRecord) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (hash, family, client_id, user_id, scope, auth_time, \
-                     issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(token.hash.0.to_vec())
-                .bind(token.family.0.to_vec())
-                .bind(token.client_id.as_str())
-                .bind(token.user_id.as_str())
-                .bind(token.scope.to_string())
-                .bind(token.auth_time.0)
-                .bind(token.issued_at.0)
-                .bind(token.expires_at.0)
-                .execute(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(interpret)?;
-                Ok(())
-            }
-
-            async fn use_refresh(&self, hash: &TokenHash, now: UnixTime) -> Result<RefreshUse, StoreError> {
-                let won = sqlx::query(
-                    "UPDATE refresh_tokens SET used_at = $1 \
-                     WHERE hash = $2 AND used_at IS NULL AND revoked_at IS NULL",
-                )
-                .bind(now.0)
-                .bind(hash.0.to_vec())
-                .execute(&self.pool)
-                .await
-                .map_err(interpret)?
-                .rows_affected()
-                    == 1;
-                let row = sqlx::query_as::<_, RefreshRow>("SELECT * FROM refresh_tokens WHERE hash = $1")
+                if let Some(row) = won {
+                    let record = CodeRecord::try_from(row)?;
+                    let step = match check(&record) {
+                        Ok(step) => step,
+                        Err(refused) => {
+                            tx.rollback().await.map_err(interpret)?;
+                            return Ok(Redemption::Refused(refused));
+                        }
+                    };
+                    let family = FamilyRecord {
+                        family: record.hash,
+                        client_id: record.client_id.clone(),
+                        user_id: record.user_id.clone(),
+                        created_at: now,
+                        live_until: step.live_until,
+                    };
+                    $steps::insert_family(&mut tx, &family).await?;
+                    if let Some(first) = &step.refresh {
+                        $steps::insert_refresh(&mut tx, first, None).await?;
+                    }
+                    tx.commit().await.map_err(interpret)?;
+                    return Ok(Redemption::Fresh(record));
+                }
+                let row = sqlx::query_as::<_, CodeRow>("SELECT * FROM authorization_codes WHERE hash = $1")
                     .bind(hash.0.to_vec())
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await
                     .map_err(interpret)?;
                 let Some(row) = row else {
-                    return Ok(RefreshUse::Unknown);
+                    tx.rollback().await.map_err(interpret)?;
+                    return Ok(Redemption::Unknown);
                 };
-                let record = RefreshRecord::try_from(row)?;
-                if won {
-                    return Ok(RefreshUse::Fresh(record));
-                }
-                self.revoke_family(&record.family, now).await?;
-                Ok(RefreshUse::Reused(record))
+                let record = CodeRecord::try_from(row)?;
+                // A replay: what the first redemption issued is revoked
+                // (RFC 6749 section 4.1.2), committed although the request fails.
+                $steps::revoke_family_in(&mut tx, &record.hash, now).await?;
+                tx.commit().await.map_err(interpret)?;
+                Ok(Redemption::Reused(record))
             }
 
-            async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<(), StoreError> {
-                sqlx::query(
-                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
-                )
-                .bind(now.0)
-                .bind(family.0.to_vec())
-                .execute(&self.pool)
-                .await
-                .map_err(interpret)?;
+            async fn start_family(
+                &self,
+                family: &FamilyRecord,
+                first: Option<&RefreshRecord>,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                $steps::insert_family(&mut tx, family).await?;
+                if let Some(first) = first {
+                    $steps::insert_refresh(&mut tx, first, None).await?;
+                }
+                tx.commit().await.map_err(interpret)?;
                 Ok(())
             }
 
+            async fn rotate_refresh(
+                &self,
+                hash: &TokenHash,
+                now: UnixTime,
+                reuse_interval: Seconds,
+                check: GrantCheck<'_, RefreshRecord>,
+            ) -> Result<Rotation, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                // One caller spends the token; concurrent ones wait for its
+                // commit (or rollback) and then find it spent (or unspent).
+                let won = sqlx::query_as::<_, RefreshRow>(
+                    "UPDATE refresh_tokens SET used_at = $1 \
+                     WHERE hash = $2 AND used_at IS NULL AND revoked_at IS NULL RETURNING *",
+                )
+                .bind(now.0)
+                .bind(hash.0.to_vec())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(interpret)?;
+                if let Some(row) = won {
+                    let record = RefreshRecord::try_from(row)?;
+                    let step = match check(&record) {
+                        Ok(step) => step,
+                        Err(refused) => {
+                            tx.rollback().await.map_err(interpret)?;
+                            return Ok(Rotation::Refused(refused));
+                        }
+                    };
+                    if !$steps::extend_family(&mut tx, &record.family, step.live_until).await? {
+                        // Revoked meanwhile (or never recorded): end every token of it.
+                        $steps::revoke_family_in(&mut tx, &record.family, now).await?;
+                        tx.commit().await.map_err(interpret)?;
+                        return Ok(Rotation::Reused(record));
+                    }
+                    if let Some(next) = &step.refresh {
+                        $steps::insert_refresh(&mut tx, next, Some(hash)).await?;
+                    }
+                    tx.commit().await.map_err(interpret)?;
+                    return Ok(Rotation::Rotated(record));
+                }
+                let row = sqlx::query_as::<_, RefreshRow>("SELECT * FROM refresh_tokens WHERE hash = $1")
+                    .bind(hash.0.to_vec())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(interpret)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err(interpret)?;
+                    return Ok(Rotation::Unknown);
+                };
+                let within_interval = reuse_interval.0 > 0
+                    && row.revoked_at.is_none()
+                    && row.used_at.is_some_and(|used| now.0 - used <= reuse_interval.0);
+                let record = RefreshRecord::try_from(row)?;
+                if within_interval
+                    && let Ok(step) = check(&record)
+                    && let Some(next) = &step.refresh
+                {
+                    // The successor must still be unused: a used one proves the
+                    // client received it, and then this is a replay.
+                    let replaced = sqlx::query(
+                        "UPDATE refresh_tokens SET revoked_at = $1 \
+                         WHERE parent = $2 AND used_at IS NULL AND revoked_at IS NULL",
+                    )
+                    .bind(now.0)
+                    .bind(hash.0.to_vec())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(interpret)?
+                    .rows_affected();
+                    if replaced == 1 && $steps::extend_family(&mut tx, &record.family, step.live_until).await? {
+                        $steps::insert_refresh(&mut tx, next, Some(hash)).await?;
+                        tx.commit().await.map_err(interpret)?;
+                        return Ok(Rotation::Rotated(record));
+                    }
+                }
+                // Presented again after its rotation: the client or an attacker
+                // holds a copy. The revocation commits though the request fails.
+                $steps::revoke_family_in(&mut tx, &record.family, now).await?;
+                tx.commit().await.map_err(interpret)?;
+                Ok(Rotation::Reused(record))
+            }
+
+            async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let live = $steps::revoke_family_in(&mut tx, family, now).await?;
+                tx.commit().await.map_err(interpret)?;
+                Ok(live)
+            }
+
+            async fn family_live(&self, family: &TokenHash) -> Result<bool, StoreError> {
+                let found: Option<Option<i64>> =
+                    sqlx::query_scalar("SELECT revoked_at FROM token_families WHERE family = $1")
+                        .bind(family.0.to_vec())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(interpret)?;
+                Ok(matches!(found, Some(None)))
+            }
+
             async fn refresh_token(&self, hash: &TokenHash) -> Result<Option<StoredRefresh>, StoreError> {
-                sqlx::query_as::<_, RefreshRow>("SELECT * FROM refresh_tokens WHERE hash = $1")
+                sqlx::query_as::<_, RefreshRow>(
+                    "SELECT t.*, f.revoked_at AS family_revoked_at FROM refresh_tokens t \
+                     LEFT JOIN token_families f ON f.family = t.family WHERE t.hash = $1",
+                )
                     .bind(hash.0.to_vec())
                     .fetch_optional(&self.pool)
                     .await
                     .map_err(interpret)?
                     .map(|row| {
-                        let spent = row.used_at.is_some() || row.revoked_at.is_some();
+                        let spent = row.used_at.is_some()
+                            || row.revoked_at.is_some()
+                            || row.family_revoked_at.is_some();
                         RefreshRecord::try_from(row).map(|record| StoredRefresh { record, spent })
                     })
                     .transpose()
             }
 
-            async fn revoke_refresh_of_user(&self, user: &UserId, now: UnixTime) -> Result<u64, StoreError> {
-                Ok(sqlx::query(
-                    "UPDATE refresh_tokens SET revoked_at = $1 \
-                     WHERE user_id = $2 AND revoked_at IS NULL AND used_at IS NULL",
+            async fn revoke_refresh_of(&self, holder: RefreshHolder<'_>, now: UnixTime) -> Result<u64, StoreError> {
+                let (user, client) = holder.filter();
+                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let families = sqlx::query(
+                    "UPDATE token_families SET revoked_at = $1 \
+                     WHERE ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR client_id = $3) \
+                     AND revoked_at IS NULL",
                 )
                 .bind(now.0)
-                .bind(user.as_str())
-                .execute(&self.pool)
+                .bind(user.map(UserId::as_str))
+                .bind(client.map(ClientId::as_str))
+                .execute(&mut *tx)
                 .await
                 .map_err(interpret)?
-                .rows_affected())
-            }
-
-            async fn revoke_refresh_of_client(&self, client: &ClientId, now: UnixTime) -> Result<u64, StoreError> {
-                Ok(sqlx::query(
+                .rows_affected();
+                sqlx::query(
                     "UPDATE refresh_tokens SET revoked_at = $1 \
-                     WHERE client_id = $2 AND revoked_at IS NULL AND used_at IS NULL",
+                     WHERE ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR client_id = $3) \
+                     AND revoked_at IS NULL",
                 )
                 .bind(now.0)
-                .bind(client.as_str())
-                .execute(&self.pool)
+                .bind(user.map(UserId::as_str))
+                .bind(client.map(ClientId::as_str))
+                .execute(&mut *tx)
                 .await
-                .map_err(interpret)?
-                .rows_affected())
+                .map_err(interpret)?;
+                tx.commit().await.map_err(interpret)?;
+                Ok(families)
             }
 
             async fn deny_access_token(
@@ -526,6 +603,7 @@ macro_rules! implement_store {
                 for (sql, before, count) in [
                     ("DELETE FROM authorization_codes WHERE expires_at <= $1", codes_before, &mut done.codes),
                     ("DELETE FROM refresh_tokens WHERE expires_at <= $1", now.0, &mut done.refresh_tokens),
+                    ("DELETE FROM token_families WHERE live_until <= $1", now.0, &mut done.families),
                     ("DELETE FROM sessions WHERE expires_at <= $1", now.0, &mut done.sessions),
                     (
                         "DELETE FROM revoked_access_tokens WHERE expires_at <= $1",
@@ -614,20 +692,6 @@ macro_rules! implement_store {
                     .await
                     .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
-            }
-
-            async fn revoke_refresh_of_grant(&self, user: &UserId, client: &ClientId, now: UnixTime) -> Result<u64, StoreError> {
-                Ok(sqlx::query(
-                    "UPDATE refresh_tokens SET revoked_at = $1 \
-                     WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL AND used_at IS NULL",
-                )
-                .bind(now.0)
-                .bind(user.as_str())
-                .bind(client.as_str())
-                .execute(&self.pool)
-                .await
-                .map_err(interpret)?
-                .rows_affected())
             }
 
             async fn consent(&self, user: &UserId, client: &ClientId) -> Result<Option<ScopeSet>, StoreError> {
@@ -761,5 +825,109 @@ where
         .bind(key.expires_at.map(|t| t.0))
 }
 
-implement_store!(SqliteStore);
-implement_store!(PostgresStore);
+/// The statements a transaction shares, for either database.
+macro_rules! transaction_steps {
+    ($db:ty, $mod:ident) => {
+        mod $mod {
+            use super::*;
+
+            pub(super) async fn insert_family(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                family: &FamilyRecord,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO token_families (family, client_id, user_id, created_at, live_until) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(family.family.0.to_vec())
+                .bind(family.client_id.as_str())
+                .bind(family.user_id.as_str())
+                .bind(family.created_at.0)
+                .bind(family.live_until.0)
+                .execute(&mut **tx)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            pub(super) async fn insert_refresh(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                token: &RefreshRecord,
+                parent: Option<&TokenHash>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (hash, family, client_id, user_id, scope, auth_time, \
+                     issued_at, expires_at, parent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(token.hash.0.to_vec())
+                .bind(token.family.0.to_vec())
+                .bind(token.client_id.as_str())
+                .bind(token.user_id.as_str())
+                .bind(token.scope.to_string())
+                .bind(token.auth_time.0)
+                .bind(token.issued_at.0)
+                .bind(token.expires_at.0)
+                .bind(parent.map(|p| p.0.to_vec()))
+                .execute(&mut **tx)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            /// Pushes a live family's `live_until` to at least `until`; `false`
+            /// when the family is revoked or unknown. The row lock it takes
+            /// orders this rotation against a concurrent revocation.
+            pub(super) async fn extend_family(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                family: &TokenHash,
+                until: UnixTime,
+            ) -> Result<bool, StoreError> {
+                Ok(sqlx::query(
+                    "UPDATE token_families SET live_until = CASE WHEN live_until < $1 THEN $1 ELSE live_until END \
+                     WHERE family = $2 AND revoked_at IS NULL",
+                )
+                .bind(until.0)
+                .bind(family.0.to_vec())
+                .execute(&mut **tx)
+                .await
+                .map_err(interpret)?
+                .rows_affected()
+                    == 1)
+            }
+
+            /// Revokes a family and every refresh token of it; `true` if the
+            /// family was live.
+            pub(super) async fn revoke_family_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                family: &TokenHash,
+                now: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let live = sqlx::query(
+                    "UPDATE token_families SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(family.0.to_vec())
+                .execute(&mut **tx)
+                .await
+                .map_err(interpret)?
+                .rows_affected()
+                    == 1;
+                sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE family = $2 AND revoked_at IS NULL",
+                )
+                .bind(now.0)
+                .bind(family.0.to_vec())
+                .execute(&mut **tx)
+                .await
+                .map_err(interpret)?;
+                Ok(live)
+            }
+        }
+    };
+}
+
+transaction_steps!(sqlx::Sqlite, sqlite_steps);
+transaction_steps!(sqlx::Postgres, postgres_steps);
+
+implement_store!(SqliteStore, sqlite_steps);
+implement_store!(PostgresStore, postgres_steps);

@@ -114,7 +114,7 @@ async fn a_duplicate_client_id_is_a_conflict() {
         let (client, _) = clients::create(&*store, new_client(), UnixTime(1))
             .await
             .unwrap();
-        let err = store.insert_client(&client).await.unwrap_err();
+        let err = store.insert_client(&client, None).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     })
     .await;
@@ -314,10 +314,12 @@ mod users {
 
 mod sign_in {
     use super::*;
+    use portcullis_core::TokenError;
     use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
+    use portcullis_core::grant::refresh_token::RefreshRecord;
     use portcullis_core::pkce::CodeChallenge;
     use portcullis_core::session::NewSession;
-    use portcullis_core::store::Redemption;
+    use portcullis_core::store::{FamilyRecord, FamilyStep, Redemption, Rotation};
     use portcullis_core::user::UserId;
 
     fn code(code: &str) -> CodeRecord {
@@ -348,7 +350,7 @@ mod sign_in {
                     let store = store.clone();
                     tokio::spawn(async move {
                         store
-                            .redeem_code(&TokenHash::of("the-code"), UnixTime(110))
+                            .redeem_code(&TokenHash::of("the-code"), UnixTime(110), &no_refresh)
                             .await
                             .unwrap()
                     })
@@ -362,17 +364,191 @@ mod sign_in {
                         fresh += 1;
                     }
                     Redemption::Reused(found) => assert_eq!(found.hash, record.hash),
-                    Redemption::Unknown => panic!("the code exists"),
+                    other => panic!("the code exists and the check passes: {other:?}"),
                 }
             }
             assert_eq!(fresh, 1, "exactly one redemption wins");
             assert_eq!(
                 store
-                    .redeem_code(&TokenHash::of("guess"), UnixTime(110))
+                    .redeem_code(&TokenHash::of("guess"), UnixTime(110), &no_refresh)
                     .await
                     .unwrap(),
                 Redemption::Unknown
             );
+        })
+        .await;
+    }
+
+    fn no_refresh(_: &CodeRecord) -> Result<FamilyStep, TokenError> {
+        Ok(FamilyStep {
+            refresh: None,
+            live_until: UnixTime(500),
+        })
+    }
+
+    fn refresh_of(token: &str, family: &str, expires: i64) -> RefreshRecord {
+        RefreshRecord {
+            hash: TokenHash::of(token),
+            family: TokenHash::of(family),
+            client_id: ClientId::parse("spa").unwrap(),
+            user_id: UserId::from_stored("u1".into()),
+            scope: ScopeSet::parse("openid offline_access").unwrap(),
+            auth_time: UnixTime(90),
+            issued_at: UnixTime(100),
+            expires_at: UnixTime(expires),
+        }
+    }
+
+    async fn start(store: &dyn Store, family: &str, first: &str) {
+        let record = FamilyRecord {
+            family: TokenHash::of(family),
+            client_id: ClientId::parse("spa").unwrap(),
+            user_id: UserId::from_stored("u1".into()),
+            created_at: UnixTime(100),
+            live_until: UnixTime(5000),
+        };
+        store
+            .start_family(&record, Some(&refresh_of(first, family, 5000)))
+            .await
+            .unwrap();
+    }
+
+    /// A successor named after the presented token and a counter, so every
+    /// check call stores a token of its own.
+    fn successor_of(
+        family: &'static str,
+    ) -> impl Fn(&RefreshRecord) -> Result<FamilyStep, TokenError> + Send + Sync {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        move |_| {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(FamilyStep {
+                refresh: Some(refresh_of(&format!("{family}-next-{n}"), family, 5000)),
+                live_until: UnixTime(5000),
+            })
+        }
+    }
+
+    /// Fails if a rotation's spend and its successor were separate writes, or
+    /// if the revocation on reuse missed a successor stored concurrently.
+    #[tokio::test]
+    async fn concurrent_rotations_of_one_token_leave_one_winner_and_a_dead_family() {
+        each_store(|store| async move {
+            for round in 0..10 {
+                let family: &'static str = Box::leak(format!("family-{round}").into_boxed_str());
+                start(&*store, family, family).await;
+                let check = std::sync::Arc::new(successor_of(family));
+                let attempts: Vec<_> = (0..4)
+                    .map(|_| {
+                        let (store, check) = (store.clone(), check.clone());
+                        tokio::spawn(async move {
+                            store
+                                .rotate_refresh(
+                                    &TokenHash::of(family),
+                                    UnixTime(200),
+                                    Seconds(0),
+                                    &*check,
+                                )
+                                .await
+                                .unwrap()
+                        })
+                    })
+                    .collect();
+                let mut rotated = 0;
+                for attempt in attempts {
+                    match attempt.await.unwrap() {
+                        Rotation::Rotated(_) => rotated += 1,
+                        Rotation::Reused(_) => {}
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                assert_eq!(rotated, 1, "round {round}: exactly one rotation wins");
+                // Every successor ever stored is dead: the replays revoked the family.
+                assert!(!store.family_live(&TokenHash::of(family)).await.unwrap());
+                for n in 0..4 {
+                    if let Some(stored) = store
+                        .refresh_token(&TokenHash::of(&format!("{family}-next-{n}")))
+                        .await
+                        .unwrap()
+                    {
+                        assert!(
+                            stored.spent,
+                            "round {round}: a successor outlived the replay"
+                        );
+                    }
+                }
+            }
+        })
+        .await;
+    }
+
+    /// Fails if a refused check spent the token, or if the reuse interval
+    /// let a replay through after the successor was used.
+    #[tokio::test]
+    async fn a_refused_rotation_changes_nothing_and_the_reuse_interval_replaces_a_lost_successor() {
+        each_store(|store| async move {
+            start(&*store, "f", "t0").await;
+            let refused = store
+                .rotate_refresh(&TokenHash::of("t0"), UnixTime(200), Seconds(0), &|_| {
+                    Err(TokenError::InvalidScope("wider".into()))
+                })
+                .await
+                .unwrap();
+            assert_eq!(
+                refused,
+                Rotation::Refused(TokenError::InvalidScope("wider".into()))
+            );
+            let stored = store
+                .refresh_token(&TokenHash::of("t0"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(!stored.spent, "a refused request leaves the token usable");
+
+            let next = |name: &'static str| {
+                move |_: &RefreshRecord| {
+                    Ok(FamilyStep {
+                        refresh: Some(refresh_of(name, "f", 5000)),
+                        live_until: UnixTime(5000),
+                    })
+                }
+            };
+            let interval = Seconds(30);
+            let first = store
+                .rotate_refresh(&TokenHash::of("t0"), UnixTime(200), interval, &next("t1"))
+                .await
+                .unwrap();
+            assert!(matches!(first, Rotation::Rotated(_)));
+            // The response with t1 was lost: within the interval t0 again gets t1'.
+            let again = store
+                .rotate_refresh(&TokenHash::of("t0"), UnixTime(210), interval, &next("t1b"))
+                .await
+                .unwrap();
+            assert!(matches!(again, Rotation::Rotated(_)), "{again:?}");
+            let earlier = store
+                .refresh_token(&TokenHash::of("t1"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(earlier.spent, "the earlier successor dies");
+            assert!(store.family_live(&TokenHash::of("f")).await.unwrap());
+            // t1b is used: now t0 is a replay even within the interval.
+            let used = store
+                .rotate_refresh(&TokenHash::of("t1b"), UnixTime(215), interval, &next("t2"))
+                .await
+                .unwrap();
+            assert!(matches!(used, Rotation::Rotated(_)));
+            let replay = store
+                .rotate_refresh(&TokenHash::of("t0"), UnixTime(220), interval, &next("t1c"))
+                .await
+                .unwrap();
+            assert!(matches!(replay, Rotation::Reused(_)), "{replay:?}");
+            assert!(!store.family_live(&TokenHash::of("f")).await.unwrap());
+            let t2 = store
+                .refresh_token(&TokenHash::of("t2"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(t2.spent, "the replay ends the whole family");
         })
         .await;
     }
@@ -410,7 +586,6 @@ mod sign_in {
 
     #[tokio::test]
     async fn cleanup_deletes_only_what_expired_and_keeps_codes_for_replay_detection() {
-        use portcullis_core::grant::refresh_token::RefreshRecord;
         use portcullis_core::store::{CODE_KEPT_AFTER_EXPIRY, Cleanup};
         each_store(|store| async move {
             let user = UserId::from_stored("u1".into());
@@ -427,8 +602,28 @@ mod sign_in {
                 issued_at: UnixTime(100),
                 expires_at: UnixTime(expires),
             };
-            store.insert_refresh(&refresh("old", 200)).await.unwrap();
-            store.insert_refresh(&refresh("live", 5000)).await.unwrap();
+            let family = FamilyRecord {
+                family: TokenHash::of("the-code"),
+                client_id: spa.clone(),
+                user_id: user.clone(),
+                created_at: UnixTime(100),
+                live_until: UnixTime(5000),
+            };
+            store
+                .start_family(&family, Some(&refresh("old", 200)))
+                .await
+                .unwrap();
+            let successor = refresh("live", 5000);
+            let rotated = store
+                .rotate_refresh(&TokenHash::of("old"), UnixTime(150), Seconds(0), &|_| {
+                    Ok(FamilyStep {
+                        refresh: Some(successor.clone()),
+                        live_until: UnixTime(5000),
+                    })
+                })
+                .await
+                .unwrap();
+            assert!(matches!(rotated, Rotation::Rotated(_)), "{rotated:?}");
             let ended = NewSession::start(&user, UnixTime(100), Seconds(100));
             let live = NewSession::start(&user, UnixTime(100), Seconds(9000));
             store.insert_session(&ended.record).await.unwrap();
@@ -458,6 +653,7 @@ mod sign_in {
                 Cleanup {
                     codes: 0,
                     refresh_tokens: 1,
+                    families: 0,
                     sessions: 1,
                     revoked_access_tokens: 1,
                     throttle_windows: 0,
@@ -498,7 +694,7 @@ mod sign_in {
             assert_eq!(store.delete_expired(later).await.unwrap().codes, 1);
             assert_eq!(
                 store
-                    .redeem_code(&TokenHash::of("the-code"), later)
+                    .redeem_code(&TokenHash::of("the-code"), later, &no_refresh)
                     .await
                     .unwrap(),
                 Redemption::Unknown

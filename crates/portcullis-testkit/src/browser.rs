@@ -76,12 +76,112 @@ impl Browser {
         self.finish(response).await
     }
 
+    /// The browser's whole part of an authorization request: opens
+    /// `authorize_url` (`{server}/authorize?...`), signs in as `username`
+    /// with `password` when the sign-in page appears, allows the consent
+    /// page when it appears, and returns the `Location` the server finally
+    /// sends the browser to (the client's redirect URI with a code, tokens
+    /// or an error).
+    pub async fn authorize(
+        &mut self,
+        authorize_url: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let server = authorize_url
+            .split_once("/authorize")
+            .map(|(base, _)| base.to_owned())
+            .unwrap();
+        let (mut status, mut headers, mut html) = self.get(authorize_url).await;
+        if status == StatusCode::OK && html.contains("name=\"password\"") {
+            (status, headers, html) = self
+                .post(
+                    &format!("{server}/login"),
+                    &[
+                        ("csrf", &hidden(&html, "csrf")),
+                        ("request", &hidden(&html, "request")),
+                        ("username", username),
+                        ("password", password),
+                    ],
+                )
+                .await;
+        }
+        if status == StatusCode::OK && html.contains("name=\"decision\"") {
+            (status, headers, html) = self
+                .post(
+                    &format!("{server}/consent"),
+                    &[
+                        ("csrf", &hidden(&html, "csrf")),
+                        ("request", &hidden(&html, "request")),
+                        ("decision", "allow"),
+                    ],
+                )
+                .await;
+        }
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "the flow ends in a redirect: {html}"
+        );
+        headers[reqwest::header::LOCATION]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Like [`Browser::authorize`], for a code: the callback's `code`.
+    pub async fn authorization_code(
+        &mut self,
+        authorize_url: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let location = self.authorize(authorize_url, username, password).await;
+        let pairs = query_of(&location);
+        param(&pairs, "code")
+            .unwrap_or_else(|| panic!("no code in {location}"))
+            .to_owned()
+    }
+
     async fn finish(&mut self, response: reqwest::Response) -> (StatusCode, HeaderMap, String) {
         let status = response.status();
         let headers = response.headers().clone();
         self.keep(&headers);
         (status, headers, response.text().await.unwrap())
     }
+}
+
+/// A PKCE verifier and its S256 challenge (RFC 7636 appendix B).
+pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The S256 challenge of [`PKCE_VERIFIER`].
+pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// An authorization request URL for the code flow with PKCE
+/// ([`PKCE_CHALLENGE`]), with `extra` parameters added or replacing.
+pub fn authorize_url(
+    server: &str,
+    client_id: &str,
+    redirect_uri: &str,
+    scope: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut pairs = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("scope", scope),
+        ("state", "st"),
+        ("code_challenge", PKCE_CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    for (k, v) in extra {
+        pairs.retain(|(name, _)| name != k);
+        pairs.push((k, v));
+    }
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&pairs)
+        .finish();
+    format!("{server}/authorize?{query}")
 }
 
 /// The value of a hidden field, with HTML character references decoded.

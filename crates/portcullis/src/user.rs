@@ -7,7 +7,9 @@ use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use portcullis_core::admin::{grants, users};
 use portcullis_core::password::{Password, PasswordHash};
+use portcullis_core::sign_in::PasswordWork as _;
 use portcullis_core::user::{NewUser, Profile, User, Username};
+use portcullis_server::password_work::BlockingPasswordWork;
 use portcullis_server::{Settings, startup, system_now};
 use serde_json::json;
 
@@ -233,11 +235,9 @@ fn read_password() -> anyhow::Result<Password> {
     Ok(password)
 }
 
-/// Argon2id on a blocking thread: it takes tens of milliseconds by design.
+/// Argon2id on the blocking pool, as the server does it.
 async fn hash(password: Password) -> anyhow::Result<PasswordHash> {
-    tokio::task::spawn_blocking(move || PasswordHash::create(&password))
-        .await
-        .context("the password hashing thread failed")
+    Ok(BlockingPasswordWork.hash(password).await)
 }
 
 fn status(user: &User) -> &'static str {

@@ -1,6 +1,7 @@
 //! Creating, listing, deleting clients and rotating their secrets.
 
 use crate::client::ClientRejected;
+use crate::store::RefreshHolder;
 use crate::{Client, ClientId, ClientSecret, NewClient, Store, StoreError, UnixTime};
 
 /// Why an administrative change to a client did not happen.
@@ -26,7 +27,7 @@ pub async fn create(
 ) -> Result<(Client, Option<ClientSecret>), ClientAdminError> {
     new.validate()?;
     let (client, secret) = new.register(now);
-    store.insert_client(&client).await?;
+    store.insert_client(&client, None).await?;
     Ok((client, secret))
 }
 
@@ -36,7 +37,9 @@ pub async fn delete(store: &dyn Store, id: &ClientId, now: UnixTime) -> Result<b
     if !store.delete_client(id).await? {
         return Ok(false);
     }
-    store.revoke_refresh_of_client(id, now).await?;
+    store
+        .revoke_refresh_of(RefreshHolder::Client(id), now)
+        .await?;
     Ok(true)
 }
 

@@ -1,6 +1,7 @@
 //! What users allowed clients (their consents), and ending it.
 
 use crate::admin::users::{self, UserAdminError};
+use crate::store::RefreshHolder;
 use crate::user::Username;
 use crate::{ClientId, ScopeSet, Store, UnixTime};
 
@@ -41,6 +42,8 @@ pub async fn revoke(
 ) -> Result<bool, UserAdminError> {
     let user = users::find(store, username).await?;
     let had = store.delete_consent(&user.id, client).await?;
-    let tokens = store.revoke_refresh_of_grant(&user.id, client, now).await?;
+    let tokens = store
+        .revoke_refresh_of(RefreshHolder::Grant(&user.id, client), now)
+        .await?;
     Ok(had || tokens > 0)
 }

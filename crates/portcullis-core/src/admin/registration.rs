@@ -76,7 +76,7 @@ pub async fn register(
     let (client, secret) = new.register(now);
     let registration_token = ClientSecret::generate();
     store
-        .insert_registered_client(&client, &registration_token.hash())
+        .insert_client(&client, Some(&registration_token.hash()))
         .await?;
     Ok(Registered {
         client,

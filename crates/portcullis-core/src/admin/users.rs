@@ -4,6 +4,7 @@
 //! ([`PasswordHash::create`]) before they call in.
 
 use crate::password::PasswordHash;
+use crate::store::RefreshHolder;
 use crate::user::{NewUser, User, Username};
 use crate::{Store, StoreError, UnixTime};
 
@@ -71,7 +72,9 @@ pub async fn set_disabled(
     }
     if disabled {
         store.delete_sessions_of(&user.id).await?;
-        store.revoke_refresh_of_user(&user.id, now).await?;
+        store
+            .revoke_refresh_of(RefreshHolder::User(&user.id), now)
+            .await?;
     }
     Ok(user)
 }
@@ -84,7 +87,9 @@ pub async fn delete(
 ) -> Result<User, UserAdminError> {
     let user = find(store, username).await?;
     store.delete_sessions_of(&user.id).await?;
-    store.revoke_refresh_of_user(&user.id, now).await?;
+    store
+        .revoke_refresh_of(RefreshHolder::User(&user.id), now)
+        .await?;
     if !store.delete_user(&user.id).await? {
         return Err(UserAdminError::NotFound(username.to_string()));
     }

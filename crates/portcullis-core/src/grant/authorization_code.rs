@@ -7,10 +7,19 @@
 
 use aws_lc_rs::digest::{SHA256, digest};
 
+use std::sync::Mutex;
+
+use crate::access_token::AccessTokenGrant;
 use crate::authorization_request::AuthorizationRequest;
+use crate::grant::{
+    GrantError, Grants, Issuance, id_token_for, refresh_token, require_active_user,
+};
 use crate::pkce::CodeChallenge;
+use crate::store::{FamilyStep, Redemption};
 use crate::user::UserId;
-use crate::{Client, ClientId, GrantType, ScopeSet, Seconds, TokenError, UnixTime, random};
+use crate::{
+    Client, ClientId, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime, random,
+};
 
 /// How long a code may wait before it is redeemed.
 pub const CODE_LIFETIME: Seconds = Seconds(60);
@@ -73,7 +82,7 @@ pub struct IssuedCode {
 /// Issues a code for an authorization the user granted. `None` when the
 /// request carries no PKCE challenge (validation makes that impossible for
 /// the code flow).
-pub fn issue(
+pub fn issue_code(
     client: &Client,
     user: &UserId,
     request: &AuthorizationRequest,
@@ -97,6 +106,96 @@ pub fn issue(
             expires_at: now + CODE_LIFETIME,
         },
         code,
+    })
+}
+
+/// A token request redeeming a code.
+#[derive(Debug, Clone)]
+pub struct CodeExchange {
+    /// The code.
+    pub code: String,
+    /// The `redirect_uri` parameter, if sent.
+    pub redirect_uri: Option<String>,
+    /// The PKCE verifier.
+    pub code_verifier: Option<String>,
+    /// The requested resources (RFC 8707).
+    pub resources: Vec<Resource>,
+}
+
+/// The authorization code grant: redeems the code once, in one transaction
+/// with the family it starts and its first refresh token. A refused request
+/// (wrong verifier, redirect URI or client) leaves the code unspent; a
+/// replay revokes what the first redemption issued.
+pub async fn issue(
+    grants: &Grants<'_>,
+    client: &Client,
+    request: CodeExchange,
+    now: UnixTime,
+) -> Result<Issuance, GrantError> {
+    let policy = grants.policy;
+    let decided = Mutex::new(None);
+    let check = |record: &CodeRecord| {
+        check_redemption(
+            record,
+            client,
+            request.redirect_uri.as_deref(),
+            request.code_verifier.as_deref(),
+            now,
+        )?;
+        let access = AccessTokenGrant::for_user(
+            policy,
+            client,
+            &record.user_id,
+            record.scope.clone(),
+            &request.resources,
+            Some(&record.hash),
+            now,
+        )?;
+        let refresh = refresh_token::offered(client, &record.scope)
+            .then(|| refresh_token::first(record, now, policy.refresh_token_lifetime));
+        let live_until = refresh.as_ref().map_or(UnixTime(access.claims.exp), |r| {
+            r.record.expires_at.max(UnixTime(access.claims.exp))
+        });
+        let step = FamilyStep {
+            refresh: refresh.as_ref().map(|r| r.record.clone()),
+            live_until,
+        };
+        if let Ok(mut slot) = decided.lock() {
+            *slot = Some((access, refresh.map(|r| r.token)));
+        }
+        Ok(step)
+    };
+    let record = match grants
+        .store
+        .redeem_code(&TokenHash::of(&request.code), now, &check)
+        .await?
+    {
+        Redemption::Fresh(record) => record,
+        Redemption::Refused(refused) => return Err(refused.into()),
+        Redemption::Reused(_) => {
+            return Err(GrantError::Replayed("the code has already been used"));
+        }
+        Redemption::Unknown => {
+            return Err(TokenError::InvalidGrant("the code is not valid").into());
+        }
+    };
+    let Some((access, refresh_token)) = decided.into_inner().ok().flatten() else {
+        return Err(TokenError::InvalidGrant("the code is not valid").into());
+    };
+    if let Err(refused) = require_active_user(grants.store, &record.user_id).await {
+        grants.store.revoke_family(&record.hash, now).await?;
+        return Err(refused);
+    }
+    Ok(Issuance {
+        id_token: id_token_for(
+            client,
+            &record.user_id,
+            &access.scope,
+            record.auth_time,
+            record.nonce,
+        ),
+        access: Some(access),
+        refresh_token,
     })
 }
 
@@ -183,7 +282,7 @@ mod tests {
             max_age: None,
             login_hint: None,
         };
-        issue(
+        issue_code(
             &client("spa"),
             &UserId::generate(),
             &request,

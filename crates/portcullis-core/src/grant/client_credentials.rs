@@ -2,7 +2,8 @@
 //! indicators (RFC 8707) and scope narrowing.
 
 use crate::access_token::AccessTokenGrant;
-use crate::{Client, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime};
+use crate::grant::{GrantError, Grants, Issuance, TokenPolicy};
+use crate::{Client, GrantType, Resource, ScopeSet, TokenError, UnixTime};
 
 /// A parsed client credentials request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,27 +24,25 @@ impl ClientCredentialsRequest {
                 })
             })
             .transpose()?;
-        let resources = resources
-            .iter()
-            .map(|r| {
-                Resource::parse(r).ok_or_else(|| {
-                    TokenError::InvalidTarget(
-                        "resource must be an absolute URI without a fragment".into(),
-                    )
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(ClientCredentialsRequest { scope, resources })
+        Ok(ClientCredentialsRequest {
+            scope,
+            resources: Resource::parse_all(resources)?,
+        })
     }
 }
 
-/// What the server decides for every access token it issues.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenPolicy {
-    /// The issuer URL (`iss`), also the audience of last resort.
-    pub issuer: String,
-    /// Access token lifetime.
-    pub access_token_lifetime: Seconds,
+/// The client credentials grant: an access token for the client itself.
+pub fn issue(
+    grants: &Grants<'_>,
+    client: &Client,
+    request: ClientCredentialsRequest,
+    now: UnixTime,
+) -> Result<Issuance, GrantError> {
+    Ok(Issuance {
+        access: Some(grant(client, request, grants.policy, now)?),
+        id_token: None,
+        refresh_token: None,
+    })
 }
 
 /// Decides the token for an authenticated `client`.
@@ -79,29 +78,7 @@ pub fn grant(
             requested
         }
     };
-    let mut audiences = if request.resources.is_empty() {
-        client.audiences.clone()
-    } else {
-        if let Some(unknown) = request
-            .resources
-            .iter()
-            .find(|r| !client.audiences.contains(r))
-        {
-            return Err(TokenError::InvalidTarget(format!(
-                "resource `{unknown}` is not allowed for this client"
-            )));
-        }
-        request.resources
-    };
-    if audiences.is_empty() {
-        audiences.push(
-            Resource::parse(&policy.issuer).ok_or(TokenError::InvalidTarget(
-                "the client has no audience and the issuer is not a URI".into(),
-            ))?,
-        );
-    }
-    audiences.sort();
-    audiences.dedup();
+    let audiences = Resource::audiences(client, &request.resources, &policy.issuer, false)?;
     Ok(AccessTokenGrant::new(
         &policy.issuer,
         client.id.as_str(),
@@ -116,7 +93,7 @@ pub fn grant(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ClientId;
+    use crate::{ClientId, Seconds};
 
     fn client(scopes: &str, audiences: &[&str]) -> Client {
         Client {
@@ -139,6 +116,8 @@ mod tests {
         TokenPolicy {
             issuer: "https://id.example".into(),
             access_token_lifetime: Seconds(300),
+            refresh_token_lifetime: Seconds(3000),
+            refresh_reuse_interval: Seconds(0),
         }
     }
 

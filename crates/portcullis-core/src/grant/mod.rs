@@ -1,6 +1,223 @@
-//! Grants at the token endpoint, one module each.
+//! What `/token` may issue: one use case, [`issue`], over one module per
+//! grant, each of the same shape (`issue(&Grants, &Client, Request, now)`).
+//! A new grant is a new module and a new [`GrantRequest`] variant.
+//!
+//! A grant decides; it never signs. The server signs an [`Issuance`] in one
+//! function, for `/token` and for implicit responses alike.
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod implicit;
 pub mod password;
 pub mod refresh_token;
+
+use serde_json::{Map, Value};
+
+use crate::access_token::AccessTokenGrant;
+use crate::password::Password;
+use crate::sign_in::PasswordSignIn;
+use crate::user::UserId;
+use crate::{
+    Client, ClientId, Resource, ScopeSet, Seconds, Store, StoreError, TokenError, UnixTime,
+};
+
+/// What the server decides for every token it issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// The issuer URL (`iss`), also the audience of last resort and of
+    /// tokens for `/userinfo`.
+    pub issuer: String,
+    /// Access token lifetime.
+    pub access_token_lifetime: Seconds,
+    /// How long an unused refresh token lives.
+    pub refresh_token_lifetime: Seconds,
+    /// How long after a rotation the same client may present the rotated
+    /// token again for a fresh successor (0: never; reuse revokes the family).
+    pub refresh_reuse_interval: Seconds,
+}
+
+/// What every grant may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Grants<'a> {
+    /// Codes, refresh tokens, families, users.
+    pub store: &'a dyn Store,
+    /// Issuer and lifetimes.
+    pub policy: &'a TokenPolicy,
+    /// Password sign-in, for the password grant.
+    pub sign_in: PasswordSignIn<'a>,
+}
+
+/// A parsed token request, one variant per grant type.
+#[derive(Debug)]
+pub enum GrantRequest {
+    /// `client_credentials` (RFC 6749 section 4.4).
+    ClientCredentials(client_credentials::ClientCredentialsRequest),
+    /// `authorization_code` (RFC 6749 section 4.1.3).
+    AuthorizationCode(authorization_code::CodeExchange),
+    /// `refresh_token` (RFC 6749 section 6).
+    RefreshToken(refresh_token::RefreshRequest),
+    /// `password` (RFC 6749 section 4.3), for clients that opted in.
+    Password(password::PasswordRequest),
+}
+
+impl GrantRequest {
+    /// Parses a token request's parameters: `param` gives a single-valued
+    /// parameter, `resources` the (repeatable) `resource` values, `address`
+    /// the caller's address (for sign-in throttling).
+    pub fn parse<'p>(
+        param: impl Fn(&str) -> Option<&'p str>,
+        resources: &[&str],
+        address: &str,
+    ) -> Result<Self, TokenError> {
+        let require = |name: &str| {
+            param(name).ok_or_else(|| TokenError::InvalidRequest(format!("{name} is missing")))
+        };
+        let scope = parse_scope(param("scope"))?;
+        let resources = Resource::parse_all(resources)?;
+        Ok(match require("grant_type")? {
+            "client_credentials" => {
+                GrantRequest::ClientCredentials(client_credentials::ClientCredentialsRequest {
+                    scope,
+                    resources,
+                })
+            }
+            "authorization_code" => {
+                GrantRequest::AuthorizationCode(authorization_code::CodeExchange {
+                    code: require("code")?.to_owned(),
+                    redirect_uri: param("redirect_uri").map(str::to_owned),
+                    code_verifier: param("code_verifier").map(str::to_owned),
+                    resources,
+                })
+            }
+            "refresh_token" => GrantRequest::RefreshToken(refresh_token::RefreshRequest {
+                refresh_token: require("refresh_token")?.to_owned(),
+                scope,
+                resources,
+            }),
+            "password" => GrantRequest::Password(password::PasswordRequest {
+                username: require("username")?.to_owned(),
+                password: Password::presented(require("password")?),
+                scope,
+                resources,
+                address: address.to_owned(),
+            }),
+            other => {
+                return Err(TokenError::UnsupportedGrantType(format!(
+                    "grant type `{other}` is not supported"
+                )));
+            }
+        })
+    }
+
+    /// The grant type, as the request named it.
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            GrantRequest::ClientCredentials(_) => "client_credentials",
+            GrantRequest::AuthorizationCode(_) => "authorization_code",
+            GrantRequest::RefreshToken(_) => "refresh_token",
+            GrantRequest::Password(_) => "password",
+        }
+    }
+
+    /// Whether a public client (no secret, `client_id` only) may make it.
+    pub fn open_to_public_clients(&self) -> bool {
+        !matches!(self, GrantRequest::ClientCredentials(_))
+    }
+}
+
+fn parse_scope(text: Option<&str>) -> Result<Option<ScopeSet>, TokenError> {
+    text.map(|s| {
+        ScopeSet::parse(s)
+            .ok_or_else(|| TokenError::InvalidScope("the scope parameter is malformed".into()))
+    })
+    .transpose()
+}
+
+/// An ID token to sign with the access token (OIDC Core 3.1.3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdTokenFor {
+    /// The user.
+    pub user: UserId,
+    /// The client, its audience.
+    pub client: ClientId,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// The authorization request's nonce.
+    pub nonce: Option<String>,
+    /// The user's claims, when no access token comes with it (OIDC Core 5.4).
+    pub user_claims: Option<Map<String, Value>>,
+}
+
+/// What a grant decided to issue; the server signs it as it is.
+#[derive(Debug, Clone)]
+pub struct Issuance {
+    /// The access token, if any (an implicit `id_token` response has none).
+    pub access: Option<AccessTokenGrant>,
+    /// The ID token, for `openid` requests of a user.
+    pub id_token: Option<IdTokenFor>,
+    /// A refresh token, already stored (only its hash).
+    pub refresh_token: Option<String>,
+}
+
+/// Why a grant issued nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantError {
+    /// The request is refused (RFC 6749 section 5.2).
+    #[error(transparent)]
+    Refused(#[from] TokenError),
+    /// A spent code or refresh token was presented again: its family is
+    /// revoked, and the request refused with `invalid_grant`.
+    #[error("invalid_grant: {0}")]
+    Replayed(&'static str),
+    /// The database failed; nothing was spent.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Decides what the authenticated `client` is issued for `request`.
+pub async fn issue(
+    grants: &Grants<'_>,
+    client: &Client,
+    request: GrantRequest,
+    now: UnixTime,
+) -> Result<Issuance, GrantError> {
+    match request {
+        GrantRequest::ClientCredentials(r) => client_credentials::issue(grants, client, r, now),
+        GrantRequest::AuthorizationCode(r) => {
+            authorization_code::issue(grants, client, r, now).await
+        }
+        GrantRequest::RefreshToken(r) => refresh_token::issue(grants, client, r, now).await,
+        GrantRequest::Password(r) => password::issue(grants, client, r, now).await,
+    }
+}
+
+/// The ID token of a user grant, when its scope asks for one.
+pub(crate) fn id_token_for(
+    client: &Client,
+    user: &UserId,
+    scope: &ScopeSet,
+    auth_time: UnixTime,
+    nonce: Option<String>,
+) -> Option<IdTokenFor> {
+    scope
+        .iter()
+        .any(|s| s.as_str() == "openid")
+        .then(|| IdTokenFor {
+            user: user.clone(),
+            client: client.id.clone(),
+            auth_time,
+            nonce,
+            user_claims: None,
+        })
+}
+
+/// A disabled or deleted user gets no more tokens.
+pub(crate) async fn require_active_user(
+    store: &dyn Store,
+    user: &UserId,
+) -> Result<(), GrantError> {
+    match store.user(user).await? {
+        Some(user) if !user.disabled => Ok(()),
+        _ => Err(TokenError::InvalidGrant("the user can no longer sign in").into()),
+    }
+}

@@ -2,9 +2,110 @@
 //! as hashes, rotated on every use; presenting a rotated token again revokes
 //! its whole family, since either the client or an attacker holds a copy.
 
+use std::sync::Mutex;
+
+use crate::access_token::AccessTokenGrant;
 use crate::grant::authorization_code::{CodeRecord, TokenHash};
+use crate::grant::{GrantError, Grants, Issuance, id_token_for, require_active_user};
+use crate::store::{FamilyStep, Rotation};
 use crate::user::UserId;
-use crate::{Client, ClientId, GrantType, ScopeSet, Seconds, TokenError, UnixTime, random};
+use crate::{
+    Client, ClientId, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime, random,
+};
+
+/// A token request presenting a refresh token.
+#[derive(Debug, Clone)]
+pub struct RefreshRequest {
+    /// The refresh token.
+    pub refresh_token: String,
+    /// A narrower scope, if asked for.
+    pub scope: Option<ScopeSet>,
+    /// The requested resources (RFC 8707).
+    pub resources: Vec<Resource>,
+}
+
+/// The refresh token grant: rotates the token in one transaction (spend,
+/// successor, family extended). A refused request (wider scope, another
+/// client, expired) leaves it unspent; a failure anywhere leaves it
+/// unspent; a token spent before revokes its family (RFC 9700 4.14.2),
+/// except a same-client retry within `refresh_reuse_interval`.
+pub async fn issue(
+    grants: &Grants<'_>,
+    client: &Client,
+    request: RefreshRequest,
+    now: UnixTime,
+) -> Result<Issuance, GrantError> {
+    if !client.allows(GrantType::RefreshToken) {
+        return Err(
+            TokenError::UnauthorizedClient("this client may not use refresh tokens").into(),
+        );
+    }
+    let policy = grants.policy;
+    let decided = Mutex::new(None);
+    let check = |record: &RefreshRecord| {
+        let (scope, next) = rotate(
+            record,
+            client,
+            request.scope.clone(),
+            now,
+            policy.refresh_token_lifetime,
+        )?;
+        let access = AccessTokenGrant::for_user(
+            policy,
+            client,
+            &record.user_id,
+            scope,
+            &request.resources,
+            Some(&record.family),
+            now,
+        )?;
+        let step = FamilyStep {
+            refresh: Some(next.record.clone()),
+            live_until: next.record.expires_at.max(UnixTime(access.claims.exp)),
+        };
+        if let Ok(mut slot) = decided.lock() {
+            *slot = Some((access, next.token));
+        }
+        Ok(step)
+    };
+    let record = match grants
+        .store
+        .rotate_refresh(
+            &TokenHash::of(&request.refresh_token),
+            now,
+            policy.refresh_reuse_interval,
+            &check,
+        )
+        .await?
+    {
+        Rotation::Rotated(record) => record,
+        Rotation::Refused(refused) => return Err(refused.into()),
+        Rotation::Reused(_) => {
+            return Err(GrantError::Replayed("the refresh token is no longer valid"));
+        }
+        Rotation::Unknown => {
+            return Err(TokenError::InvalidGrant("the refresh token is not valid").into());
+        }
+    };
+    let Some((access, token)) = decided.into_inner().ok().flatten() else {
+        return Err(TokenError::InvalidGrant("the refresh token is not valid").into());
+    };
+    if let Err(refused) = require_active_user(grants.store, &record.user_id).await {
+        grants.store.revoke_family(&record.family, now).await?;
+        return Err(refused);
+    }
+    Ok(Issuance {
+        id_token: id_token_for(
+            client,
+            &record.user_id,
+            &access.scope,
+            record.auth_time,
+            None,
+        ),
+        access: Some(access),
+        refresh_token: Some(token),
+    })
+}
 
 /// A stored refresh token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +145,7 @@ pub fn offered(client: &Client, scope: &ScopeSet) -> bool {
     client.allows(GrantType::RefreshToken) && (has("offline_access") || !has("openid"))
 }
 
-fn issue(
+fn issue_token(
     family: TokenHash,
     client_id: &ClientId,
     user_id: &UserId,
@@ -72,7 +173,7 @@ fn issue(
 /// The first refresh token of a sign-in, issued with a redeemed code, to
 /// live `lifetime` unused.
 pub fn first(code: &CodeRecord, now: UnixTime, lifetime: Seconds) -> IssuedRefresh {
-    issue(
+    issue_token(
         code.hash,
         &code.client_id,
         &code.user_id,
@@ -83,16 +184,17 @@ pub fn first(code: &CodeRecord, now: UnixTime, lifetime: Seconds) -> IssuedRefre
     )
 }
 
-/// The first refresh token of a password-grant sign-in (a family of its own).
-pub fn first_for_password(
+/// The first refresh token of a sign-in without a code (the password
+/// grant), in a family of its own.
+pub fn first_of_family(
+    family: TokenHash,
     client: &ClientId,
     user: &UserId,
     scope: ScopeSet,
     now: UnixTime,
     lifetime: Seconds,
 ) -> IssuedRefresh {
-    let family = TokenHash::of(&random::token::<32>());
-    issue(family, client, user, scope, now, now, lifetime)
+    issue_token(family, client, user, scope, now, now, lifetime)
 }
 
 /// Checks a refresh request against the presented (now used) token, and
@@ -127,7 +229,7 @@ pub fn rotate(
         }
     };
     // The successor keeps the original scope, so a narrowed refresh can widen back.
-    let next = issue(
+    let next = issue_token(
         record.family,
         &record.client_id,
         &record.user_id,

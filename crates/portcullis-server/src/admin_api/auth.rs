@@ -24,22 +24,21 @@ impl FromRequestParts<AppState> for Admin {
         let Some(verifier) = state.keys.verifier() else {
             return Err(invalid);
         };
-        let caller = access::check(&verifier, &state.token_policy.issuer, token, system_now())
-            .map_err(|e| match e {
-                AdminAccessError::InvalidToken => ApiError::Bearer(Some(BearerError::InvalidToken)),
-                AdminAccessError::InsufficientScope => {
-                    ApiError::Bearer(Some(BearerError::InsufficientScope(ADMIN_SCOPE)))
-                }
-            })?;
-        if state.store.access_token_denied(&caller.jti).await?
-            || state
-                .clients
-                .get(&*state.store, &caller.client_id)
-                .await?
-                .is_none()
-        {
-            return Err(invalid);
-        }
+        let caller = access::check(
+            &*state.store,
+            &verifier,
+            &state.token_policy.issuer,
+            token,
+            system_now(),
+        )
+        .await
+        .map_err(|e| match e {
+            AdminAccessError::InvalidToken => invalid,
+            AdminAccessError::InsufficientScope => {
+                ApiError::Bearer(Some(BearerError::InsufficientScope(ADMIN_SCOPE)))
+            }
+            AdminAccessError::Store(err) => err.into(),
+        })?;
         Ok(Admin(caller))
     }
 }

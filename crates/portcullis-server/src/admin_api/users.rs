@@ -17,7 +17,9 @@ use super::views::{
 use super::{bad_request, not_found};
 use crate::clock::system_now;
 use crate::error::ApiError;
+use crate::password_work::BlockingPasswordWork;
 use crate::state::AppState;
+use portcullis_core::sign_in::PasswordWork as _;
 
 impl From<UserAdminError> for ApiError {
     fn from(err: UserAdminError) -> Self {
@@ -37,9 +39,7 @@ fn username(text: &str) -> Result<Username, ApiError> {
 
 async fn hash(password: &str) -> Result<PasswordHash, ApiError> {
     let password = Password::new(password).map_err(|e| bad_request(e.to_string()))?;
-    tokio::task::spawn_blocking(move || PasswordHash::create(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    Ok(BlockingPasswordWork.hash(password).await)
 }
 
 /// Every user.

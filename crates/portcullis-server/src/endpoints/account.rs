@@ -3,13 +3,15 @@
 //! out (handled in `logout.rs`).
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_core::admin::users;
-use portcullis_core::password::{Password, PasswordHash};
+use portcullis_core::password::Password;
 use portcullis_core::session::NewSession;
+use portcullis_core::sign_in::{PasswordWork as _, SignInRefused};
 use portcullis_core::user::User;
+use std::net::SocketAddr;
 
 use crate::clock::system_now;
 use crate::endpoints::authorize::{
@@ -35,6 +37,7 @@ pub(crate) async fn account(State(state): State<AppState>, headers: HeaderMap) -
 
 pub(crate) async fn change_password(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -75,16 +78,23 @@ pub(crate) async fn change_password(
         Err(err) => return refuse(&web::sentence(&err.to_string())),
     };
     let current = Password::presented(form.get("current").unwrap_or(""));
-    let stored = user.password_hash.clone();
-    let hashed = tokio::task::spawn_blocking(move || {
-        stored.verify(&current).then(|| PasswordHash::create(&new))
-    })
-    .await
-    .ok()
-    .flatten();
-    let Some(hash) = hashed else {
-        return refuse("The current password is not right.");
-    };
+    let address = state.client_address(peer, &headers);
+    match state
+        .password_sign_in()
+        .confirm(&user, current, &address, now)
+        .await
+    {
+        Ok(()) => {}
+        Err(SignInRefused::Wrong) => return refuse("The current password is not right."),
+        Err(SignInRefused::Throttled(wait)) => {
+            let minutes = (wait + 59) / 60;
+            return refuse(&format!(
+                "Too many failed attempts. Try again in {minutes} minute(s)."
+            ));
+        }
+        Err(SignInRefused::Store(err)) => return unavailable(&err.to_string()),
+    }
+    let hash = state.password_work.hash(new).await;
     // Every session of the user ends; this browser gets a fresh one.
     if let Err(err) = users::set_password(&*state.store, &user.username, &hash, now).await {
         return unavailable(&err.to_string());

@@ -14,24 +14,24 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::access_token::TYP;
 use portcullis_core::authorization_request::{
-    self, AuthorizationRequest, AuthorizeError, RedirectError, ResponseMode, ResponseType,
+    self, AuthorizationRequest, AuthorizeError, RedirectError, ResponseMode,
 };
 use portcullis_core::grant::authorization_code::{self, TokenHash};
-use portcullis_core::id_token::{IdTokenClaims, Subject};
-use portcullis_core::password::{Password, PasswordHash};
+use portcullis_core::grant::implicit;
+use portcullis_core::password::Password;
 use portcullis_core::session::{NewSession, SessionRecord};
-use portcullis_core::user::{User, Username};
-use portcullis_core::userinfo;
+use portcullis_core::sign_in::SignInRefused;
+use portcullis_core::user::User;
 use portcullis_core::{Client, ClientId, UnixTime};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::clock::system_now;
-use crate::endpoints::token;
+use crate::error::ApiError;
 use crate::form::Form;
-use crate::state::{AppState, counted};
+use crate::issuance;
+use crate::state::AppState;
 use crate::web::{self, ConsentPage, ErrorPage, FormPostPage, LoginPage};
 
 type Params = Vec<(String, String)>;
@@ -67,52 +67,17 @@ pub(crate) async fn login(
     };
     let username_text = form.get("username").unwrap_or("").to_owned();
     let address = state.client_address(peer, &headers);
-    if let Some(wait) = counted(
-        state
-            .throttle()
-            .blocked(&username_text, &address, now)
-            .await,
-    ) {
-        let minutes = (wait + 59) / 60;
-        let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
-        let mut response = login_page(
-            &state,
-            &headers,
-            StatusCode::TOO_MANY_REQUESTS,
-            &requesting,
-            &query,
-            &username_text,
-            Some(&message),
-        );
-        if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return response;
-    }
     let password = Password::presented(form.get("password").unwrap_or(""));
-    let username = Username::parse(&username_text).ok();
-    let user = match &username {
-        Some(name) => match state.store.user_by_username(&name.key()).await {
-            Ok(user) => user,
-            Err(err) => return unavailable(&err.to_string()),
-        },
-        None => None,
-    };
-    // The same work, and the same answer, whether or not the account exists.
-    let checked = user.clone();
-    let verified = tokio::task::spawn_blocking(move || match &checked {
-        Some(user) => user.password_hash.verify(&password),
-        None => {
-            PasswordHash::verify_nothing(&password);
-            false
+    let user = match state
+        .password_sign_in()
+        .sign_in(&username_text, password, &address, now)
+        .await
+    {
+        Ok(user) => user,
+        Err(SignInRefused::Throttled(wait)) => {
+            return too_many_attempts(&state, &headers, &requesting, &query, &username_text, wait);
         }
-    })
-    .await
-    .unwrap_or(false);
-    let user = match user {
-        Some(user) if verified && !user.disabled => user,
-        _ => {
-            counted(state.throttle().failed(&username_text, &address, now).await);
+        Err(SignInRefused::Wrong) => {
             state.metrics.login_failure();
             tracing::info!(client = %requesting.client_name, "failed sign-in");
             return login_page(
@@ -125,9 +90,36 @@ pub(crate) async fn login(
                 Some("The username or password is not right."),
             );
         }
+        Err(SignInRefused::Store(err)) => return unavailable(&err.to_string()),
     };
-    counted(state.throttle().succeeded(&username_text).await);
     sign_in(&state, &headers, &query, user, now).await
+}
+
+/// The sign-in page again, with `429` and `Retry-After`, while the account
+/// name or the address has used up its failures.
+fn too_many_attempts(
+    state: &AppState,
+    headers: &HeaderMap,
+    requesting: &Requesting,
+    query: &str,
+    username: &str,
+    wait: i64,
+) -> Response {
+    let minutes = (wait + 59) / 60;
+    let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
+    let mut response = login_page(
+        state,
+        headers,
+        StatusCode::TOO_MANY_REQUESTS,
+        requesting,
+        query,
+        username,
+        Some(&message),
+    );
+    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Starts a session for `user`, who just proved who they are, and continues
@@ -417,48 +409,22 @@ fn implicit(
     auth_time: UnixTime,
     now: UnixTime,
 ) -> Response {
-    let (Some(key), Some(id_key)) = (state.access_token_key(now), state.id_token_key(now)) else {
-        return unavailable("no active signing key");
+    let signed = implicit::decide(&state.token_policy, client, user, request, auth_time, now)
+        .map_err(ApiError::from)
+        .and_then(|issuance| issuance::sign(state, issuance, now));
+    let signed = match signed {
+        Ok(signed) => signed,
+        Err(err) => return unavailable(&format!("{err:?}")),
     };
     let mut fields: Vec<(&str, String)> = Vec::new();
-    let mut access_token = None;
-    if matches!(
-        request.response_type,
-        ResponseType::Token | ResponseType::IdTokenToken
-    ) {
-        let grant = token::user_access_token(state, client, &user.id, request.scope.clone(), now);
-        let signed = match key.sign_jwt(TYP, &grant.claims) {
-            Ok(signed) => signed,
-            Err(err) => return unavailable(&format!("signing failed: {err}")),
-        };
-        fields.push(("access_token", signed.clone()));
+    if let Some(access) = signed.access {
+        fields.push(("access_token", access.token));
         fields.push(("token_type", "Bearer".to_owned()));
-        fields.push(("expires_in", grant.lifetime.0.to_string()));
-        fields.push(("scope", grant.scope.to_string()));
-        access_token = Some(signed);
+        fields.push(("expires_in", access.expires_in.to_string()));
+        fields.push(("scope", access.scope));
     }
-    if request.response_type.has_id_token() {
-        let subject = Subject {
-            user: &user.id,
-            client: &client.id,
-            auth_time,
-            nonce: request.nonce.as_deref(),
-        };
-        let mut claims = IdTokenClaims::new(
-            &state.token_policy.issuer,
-            subject,
-            access_token.as_deref(),
-            id_key.alg(),
-            now,
-            state.token_policy.access_token_lifetime,
-        );
-        if access_token.is_none() {
-            claims = claims.with_user_claims(userinfo::claims(user, &request.scope));
-        }
-        match id_key.sign_jwt("JWT", &claims) {
-            Ok(signed) => fields.push(("id_token", signed)),
-            Err(err) => return unavailable(&format!("signing failed: {err}")),
-        }
+    if let Some(id_token) = signed.id_token {
+        fields.push(("id_token", id_token));
     }
     if let Some(s) = &request.state {
         fields.push(("state", s.clone()));
@@ -481,7 +447,8 @@ async fn issue_code(
     let sent = params
         .iter()
         .any(|(k, v)| k == "redirect_uri" && !v.is_empty());
-    let Some(issued) = authorization_code::issue(client, &user.id, request, sent, auth_time, now)
+    let Some(issued) =
+        authorization_code::issue_code(client, &user.id, request, sent, auth_time, now)
     else {
         return error_page(
             StatusCode::BAD_REQUEST,

@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::Response;
 use portcullis_core::admin::users::{self, UserAdminError};
-use portcullis_core::password::{Password, PasswordHash};
+use portcullis_core::password::Password;
+use portcullis_core::sign_in::PasswordWork as _;
 use portcullis_core::user::{NewUser, Profile, Username};
 use std::net::SocketAddr;
 
@@ -125,11 +126,7 @@ pub(crate) async fn signup(
         Ok(password) => password,
         Err(err) => return refuse(StatusCode::BAD_REQUEST, &web::sentence(&err.to_string())),
     };
-    let Ok(password_hash) =
-        tokio::task::spawn_blocking(move || PasswordHash::create(&password)).await
-    else {
-        return unavailable("password hashing failed");
-    };
+    let password_hash = state.password_work.hash(password).await;
     let new = NewUser {
         username,
         profile,

@@ -1,12 +1,13 @@
-//! `/userinfo` (OIDC Core 5.3): the signed-in user's claims, for a bearer
-//! access token with the `openid` scope. GET and POST; the token in the
-//! `Authorization` header (RFC 6750 section 2.1).
+//! `/userinfo` (OIDC Core 5.3): the signed-in user's claims, for a live
+//! bearer access token of a user, for this issuer, with the `openid` scope.
+//! GET and POST; the token in the `Authorization` header (RFC 6750 section 2.1).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::userinfo::{self, UserInfoError};
+use portcullis_core::liveness::{NotLive, check_access_token};
+use portcullis_core::userinfo;
 
 use crate::clock::system_now;
 use crate::error::{ApiError, BearerError};
@@ -17,28 +18,33 @@ pub(crate) async fn userinfo(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let token = bearer(&headers)?;
-    let verifier = state
-        .keys
-        .verifier()
-        .ok_or_else(|| ApiError::Internal("no published key".into()))?;
-    let (user_id, scope, jti) =
-        userinfo::token_subject(&verifier, &state.token_policy.issuer, token, system_now())
-            .map_err(|e| {
-                ApiError::Bearer(Some(match e {
-                    UserInfoError::InvalidToken => BearerError::InvalidToken,
-                    UserInfoError::InsufficientScope => BearerError::InsufficientScope("openid"),
-                }))
-            })?;
-    if state.store.access_token_denied(&jti).await? {
-        return Err(ApiError::Bearer(Some(BearerError::InvalidToken)));
+    let invalid = || ApiError::Bearer(Some(BearerError::InvalidToken));
+    let verifier = state.keys.verifier().ok_or_else(invalid)?;
+    let issuer = state.token_policy.issuer.as_str();
+    // Only tokens meant for this issuer: a token for another API is that API's.
+    let live = match check_access_token(
+        &*state.store,
+        &verifier,
+        Some(issuer),
+        Some(issuer),
+        token,
+        system_now(),
+    )
+    .await
+    {
+        Ok(live) => live,
+        Err(NotLive::Store(err)) => return Err(err.into()),
+        Err(NotLive::Invalid | NotLive::Revoked) => return Err(invalid()),
+    };
+    let Some(user) = live.user else {
+        return Err(invalid());
+    };
+    if !live.scope.iter().any(|s| s.as_str() == "openid") {
+        return Err(ApiError::Bearer(Some(BearerError::InsufficientScope(
+            "openid",
+        ))));
     }
-    let user = state
-        .store
-        .user(&user_id)
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or(ApiError::Bearer(Some(BearerError::InvalidToken)))?;
-    let mut response = Json(userinfo::claims(&user, &scope)).into_response();
+    let mut response = Json(userinfo::claims(&user, &live.scope)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -2,8 +2,6 @@
 //! from `X-Forwarded-For`, but only when the connection comes from a trusted
 //! proxy; anyone else's header is ignored.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer};
 use serde_json::Value;
 

@@ -1,8 +1,6 @@
 //! What operators watch: Prometheus metrics, request ids, JSON logs that
 //! never carry a secret, and a graceful stop on SIGTERM.
 
-#![allow(clippy::unwrap_used)]
-
 use std::time::Duration;
 
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer, store_kinds};

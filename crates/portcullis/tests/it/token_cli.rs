@@ -1,8 +1,6 @@
 //! `portcullis token client-credentials`: the client side of the CLI against
 //! a running server, found by discovery, with both authentication methods.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer, run_cli};
 use serde_json::Value;
 

@@ -1,8 +1,6 @@
 //! What an operator relies on: health and readiness probes, keys that rotate
 //! on schedule without a command, and expired rows that go away by themselves.
 
-#![allow(clippy::unwrap_used)]
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,6 @@
 //! The admin API through real HTTP: its bearer gate, clients, users,
 //! sessions, grants, keys and revocations, and its generated OpenAPI document.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::browser::{Browser, hidden};
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use reqwest::{Method, StatusCode};

@@ -3,8 +3,6 @@
 //! the page can be turned off; one address cannot create accounts without end.
 //! Through real HTTP on a real server, on both backends.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::browser::{Browser, hidden, param, query_of};
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;

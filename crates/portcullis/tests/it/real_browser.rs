@@ -12,8 +12,6 @@
 //! `chromium` and `chromium-driver`, which `.ci/run` installs). Without them
 //! the test says so and passes, unless `PORTCULLIS_TEST_REQUIRE_BROWSER=1` (CI).
 
-#![allow(clippy::unwrap_used)]
-
 use std::path::Path;
 use std::time::Duration;
 

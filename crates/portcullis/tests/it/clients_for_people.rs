@@ -2,8 +2,6 @@
 //! redirect URIs, the grants RFC 9700 discourages behind a warning, and every
 //! contradictory registration refused, on both backends.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use serde_json::Value;
 

@@ -1,8 +1,6 @@
 //! `portcullis user ...` as an administrator runs it, on both backends:
 //! passwords only through standard input, stored only as Argon2id hashes.
 
-#![allow(clippy::unwrap_used)]
-
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 

@@ -2,8 +2,6 @@
 //! real HTTP: open, with initial access tokens, or off; metadata checked; the
 //! registration access token manages one client and nothing else.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

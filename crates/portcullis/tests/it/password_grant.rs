@@ -2,8 +2,6 @@
 //! flow): RFC 6749 section 4.3 answers, the same error for a wrong password
 //! and an unknown user, and nothing for clients that did not opt in.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -5,8 +5,6 @@
 //! refresh. Only the person's part (the sign-in and consent pages) is played
 //! by this test's HTTP browser.
 
-#![allow(clippy::unwrap_used)]
-
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
 };

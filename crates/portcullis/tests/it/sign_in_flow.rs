@@ -2,8 +2,6 @@
 //! through real HTTP on a real server, on both backends: sign-in page,
 //! consent page, code, token exchange, ID token; and what an attacker tries.
 
-#![allow(clippy::unwrap_used)]
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_testkit::browser::{Browser, hidden, param, query_of};

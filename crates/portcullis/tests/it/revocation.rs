@@ -1,8 +1,6 @@
 //! Revocation (RFC 7009) through real HTTP and the admin CLI, on every
 //! backend, as introspection (RFC 7662), `/userinfo` and `/token` then see it.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

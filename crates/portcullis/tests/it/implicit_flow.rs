@@ -3,8 +3,6 @@
 //! ID tokens with the nonce and `at_hash`; and nothing for other clients.
 //! Through real HTTP on a real server, on both backends.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::browser::{Browser, hidden, param};
 use portcullis_testkit::id_token::{at_hash_sha256, verified_claims};
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};

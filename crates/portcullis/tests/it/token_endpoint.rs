@@ -1,8 +1,6 @@
 //! `/token` with client credentials, through real HTTP on a real server, on
 //! every storage backend.
 
-#![allow(clippy::unwrap_used)]
-
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer, store_kinds};

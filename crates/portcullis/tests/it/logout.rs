@@ -3,8 +3,6 @@
 //! browser returns only to a registered address with its `state`, and a
 //! request without a matching `id_token_hint` needs the user's confirmation.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::browser::{Browser, hidden, param, query_of};
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;

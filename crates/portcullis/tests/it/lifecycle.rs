@@ -2,8 +2,6 @@
 //! admin CLI does beside a running server, and how a bad configuration stops
 //! start-up.
 
-#![allow(clippy::unwrap_used)]
-
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 

@@ -2,8 +2,6 @@
 //! server: codes, refresh tokens, keys, revocations and sign-in throttling
 //! are shared through the database.
 
-#![allow(clippy::unwrap_used)]
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 

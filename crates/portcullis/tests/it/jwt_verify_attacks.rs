@@ -2,8 +2,6 @@
 //! out-of-policy token is refused with exit status 1 and one line naming the
 //! reason, and nothing reaches standard output.
 
-#![allow(clippy::unwrap_used)]
-
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 

@@ -1,7 +1,5 @@
 //! `/introspect` (RFC 7662) through real HTTP, on every backend.
 
-#![allow(clippy::unwrap_used)]
-
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -2,8 +2,6 @@
 //! a shared secret or key files, and against a running issuer's JWKS, with
 //! every forged token an attacker would try.
 
-#![allow(clippy::unwrap_used)]
-
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 

@@ -60,6 +60,9 @@ impl From<portcullis_core::grant::GrantError> for ApiError {
                 );
                 ApiError::Token(TokenError::InvalidGrant(description))
             }
+            GrantError::WrongPassword => ApiError::Token(TokenError::InvalidGrant(
+                "the username or password is not right",
+            )),
             GrantError::Store(err) => err.into(),
         }
     }

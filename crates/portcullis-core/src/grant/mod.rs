@@ -95,8 +95,8 @@ impl GrantRequest {
                 resources,
             }),
             "password" => GrantRequest::Password(password::PasswordRequest {
-                username: require("username")?.to_owned(),
-                password: Password::presented(require("password")?),
+                username: param("username").map(str::to_owned),
+                password: param("password").map(Password::presented),
                 scope,
                 resources,
                 address: address.to_owned(),
@@ -169,6 +169,10 @@ pub enum GrantError {
     /// revoked, and the request refused with `invalid_grant`.
     #[error("invalid_grant: {0}")]
     Replayed(&'static str),
+    /// A password grant's username or password is not right (or the
+    /// account is disabled): `invalid_grant`, counted as a failed sign-in.
+    #[error("invalid_grant: the username or password is not right")]
+    WrongPassword,
     /// The database failed; nothing was spent.
     #[error(transparent)]
     Store(#[from] StoreError),

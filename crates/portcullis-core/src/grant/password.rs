@@ -13,10 +13,10 @@ use crate::{Client, GrantType, Resource, ScopeSet, TokenError, UnixTime, random}
 /// A token request with a user's password.
 #[derive(Debug)]
 pub struct PasswordRequest {
-    /// The account name as typed.
-    pub username: String,
+    /// The account name as typed (required once the client may use the grant).
+    pub username: Option<String>,
     /// The password.
-    pub password: Password,
+    pub password: Option<Password>,
     /// The requested scope, if any.
     pub scope: Option<ScopeSet>,
     /// The requested resources (RFC 8707).
@@ -34,10 +34,13 @@ pub async fn issue(
     now: UnixTime,
 ) -> Result<Issuance, GrantError> {
     let scope = check_request(client, request.scope)?;
+    let missing = |name: &str| TokenError::InvalidRequest(format!("{name} is missing"));
+    let username = request.username.ok_or_else(|| missing("username"))?;
+    let password = request.password.ok_or_else(|| missing("password"))?;
     let policy = grants.policy;
     let user = match grants
         .sign_in
-        .sign_in(&request.username, request.password, &request.address, now)
+        .sign_in(&username, password, &request.address, now)
         .await
     {
         Ok(user) => user,
@@ -46,9 +49,7 @@ pub async fn issue(
                 TokenError::InvalidGrant("too many failed sign-ins; try again later").into(),
             );
         }
-        Err(SignInRefused::Wrong) => {
-            return Err(TokenError::InvalidGrant("the username or password is not right").into());
-        }
+        Err(SignInRefused::Wrong) => return Err(GrantError::WrongPassword),
         Err(SignInRefused::Store(err)) => return Err(err.into()),
     };
     let family = TokenHash::of(&random::token::<32>());

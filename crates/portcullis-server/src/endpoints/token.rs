@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::grant::{self, GrantRequest};
+use portcullis_core::grant::{self, GrantError, GrantRequest};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -68,7 +68,15 @@ async fn issue(
     let address = state.client_address(peer, headers);
     let request = GrantRequest::parse(|name| form.get(name), &form.all("resource"), &address)?;
     let now = system_now();
-    let issuance = grant::issue(&state.grants(), &client, request, now).await?;
+    let issuance = match grant::issue(&state.grants(), &client, request, now).await {
+        Ok(issuance) => issuance,
+        Err(GrantError::WrongPassword) => {
+            state.metrics.login_failure();
+            tracing::info!(client_id = %client.id, "failed password grant");
+            return Err(GrantError::WrongPassword.into());
+        }
+        Err(err) => return Err(err.into()),
+    };
     let signed = issuance::sign(state, issuance, now)?;
     let access = signed
         .access

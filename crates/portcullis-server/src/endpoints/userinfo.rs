@@ -36,14 +36,14 @@ pub(crate) async fn userinfo(
         Err(NotLive::Store(err)) => return Err(err.into()),
         Err(NotLive::Invalid | NotLive::Revoked) => return Err(invalid()),
     };
-    let Some(user) = live.user else {
-        return Err(invalid());
-    };
     if !live.scope.iter().any(|s| s.as_str() == "openid") {
         return Err(ApiError::Bearer(Some(BearerError::InsufficientScope(
             "openid",
         ))));
     }
+    let Some(user) = live.user else {
+        return Err(invalid());
+    };
     let mut response = Json(userinfo::claims(&user, &live.scope)).into_response();
     response
         .headers_mut()

@@ -183,15 +183,36 @@ async fn two_replicas_on_one_postgres_database_behave_as_one_server() {
         "the family was revoked on B, A refuses its newest token"
     );
 
-    // The code, replayed on A, is refused.
+    // The code, replayed on A, is refused, and the access token it issued
+    // is dead on B too.
+    let replayed = tokens["access_token"].as_str().unwrap();
     let (status, again) = post(&a, "/token", app_auth, &exchange).await;
     assert_eq!(
         (status, again["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("invalid_grant"))
     );
+    assert_eq!(
+        post(&b, "/introspect", rs_auth, &[("token", replayed)])
+            .await
+            .1["active"],
+        false
+    );
 
     // Revocation on A is seen by introspection on B.
-    let access = tokens["access_token"].as_str().unwrap();
+    let (status, signed_in) = post(
+        &a,
+        "/token",
+        app_auth,
+        &[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "down the rabbit hole"),
+            ("scope", "openid"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let access = signed_in["access_token"].as_str().unwrap();
     assert_eq!(
         post(&b, "/introspect", rs_auth, &[("token", access)])
             .await

@@ -253,13 +253,16 @@ async fn a_user_signs_in_consents_and_the_app_gets_verified_tokens() {
         assert_eq!(status, StatusCode::SEE_OTHER);
         let second = query_of(headers[LOCATION].to_str().unwrap());
         let code = param(&second, "code").unwrap();
-        // A wrong verifier fails, and burns the code.
+        // A wrong verifier fails and spends nothing (as node-oidc-provider
+        // checks PKCE before consuming); the right one then redeems it once.
         let wrong = "x".repeat(43);
         let (status, error) = exchange(&setup, code, &wrong).await;
         assert_eq!(
             (status, error["error"].as_str()),
             (StatusCode::BAD_REQUEST, Some("invalid_grant"))
         );
+        let (status, body) = exchange(&setup, code, VERIFIER).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         let (status, _) = exchange(&setup, code, VERIFIER).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
 

@@ -184,3 +184,66 @@ fn bearer_response(error: Option<BearerError>) -> Response {
     }
     response
 }
+
+/// What stops a page of the sign-in flow (`/authorize`, `/login`,
+/// `/consent`, `/signup`, `/account`, logout), on its way to the browser.
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// Shown on an error page, never redirected: the client or its redirect
+    /// URI is not verified, or the form is unusable.
+    Shown(StatusCode, std::borrow::Cow<'static, str>),
+    /// Sent back to the client's verified redirect URI (RFC 6749 section
+    /// 4.1.2.1), with `state` and `iss` (RFC 9207).
+    ToClient(Box<ClientError>),
+    /// The database or signing failed: a 503 page; details go to the log only.
+    Unavailable(String),
+}
+
+/// An authorization error for a verified redirect URI.
+#[derive(Debug)]
+pub(crate) struct ClientError {
+    pub redirect_uri: String,
+    pub mode: portcullis_core::authorization_request::ResponseMode,
+    pub state: Option<String>,
+    pub error: &'static str,
+    pub description: String,
+    pub issuer: String,
+}
+
+impl From<portcullis_core::StoreError> for PageError {
+    fn from(err: portcullis_core::StoreError) -> Self {
+        PageError::Unavailable(err.to_string())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        use crate::pages::html::{ErrorPage, page};
+        match self {
+            PageError::Shown(status, message) => {
+                page(status, &ErrorPage { message: &message }, None)
+            }
+            PageError::Unavailable(detail) => {
+                tracing::error!(%detail, "sign-in flow failed");
+                page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &ErrorPage {
+                        message: "The server cannot handle this now. Try again in a moment.",
+                    },
+                    None,
+                )
+            }
+            PageError::ToClient(e) => {
+                let mut fields = vec![
+                    ("error", e.error),
+                    ("error_description", e.description.as_str()),
+                ];
+                if let Some(s) = e.state.as_deref() {
+                    fields.push(("state", s));
+                }
+                fields.push(("iss", e.issuer.as_str()));
+                crate::pages::authorize::respond(&e.redirect_uri, e.mode, &fields)
+            }
+        }
+    }
+}

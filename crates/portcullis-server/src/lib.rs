@@ -5,6 +5,7 @@
 //! [`error`] turns errors into responses.
 
 mod admin_api;
+mod bearer;
 mod client_address;
 mod client_auth;
 mod client_cache;
@@ -15,10 +16,10 @@ mod form;
 mod issuance;
 mod maintenance;
 mod metrics;
+mod pages;
 mod router;
 mod signing_keys;
 mod state;
-mod web;
 
 pub mod password_work;
 pub mod settings;

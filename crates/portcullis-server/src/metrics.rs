@@ -6,17 +6,14 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::state::AppState;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -131,7 +128,8 @@ impl Metrics {
         self.login_failures.inc();
     }
 
-    fn render(&self, pool: (u32, u32)) -> String {
+    /// The metrics in the Prometheus text format, with the pool as given.
+    pub fn render(&self, pool: (u32, u32)) -> String {
         let (size, idle) = pool;
         self.pool
             .get_or_create(&PoolLabels { state: "idle" })
@@ -148,14 +146,17 @@ impl Metrics {
 }
 
 /// Middleware: counts and times every request by its route template.
-pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn track(
+    State(metrics): State<std::sync::Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let endpoint = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
-    let metrics = &state.metrics;
     metrics
         .latency
         .get_or_create(&EndpointLabels {
@@ -170,22 +171,4 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
         })
         .inc();
     response
-}
-
-/// `GET /metrics`, in the Prometheus text format.
-pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(state.store.pool_stats());
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(
-                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                ),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        body,
-    )
-        .into_response()
 }

@@ -14,12 +14,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::endpoints::{
-    account, authorize, discovery, health, introspect, jwks, logout, register, revoke, signup,
-    token, userinfo,
+    discovery, health, introspect, jwks, metrics, register, revoke, token, userinfo,
 };
-use crate::metrics;
+use crate::pages::{account, authorize, html, login, logout, signup};
 use crate::state::AppState;
-use crate::web;
 
 /// Gives each request an `x-request-id` (kept when a proxy already set one),
 /// echoed in the response and carried by every log line of the request.
@@ -69,7 +67,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route("/login", post(authorize::login))
+        .route("/login", post(login::login))
         .route("/consent", post(authorize::consent))
         .route("/signup", get(signup::signup_page).post(signup::signup))
         .route("/account", get(account::account))
@@ -96,8 +94,8 @@ pub(crate) fn router(state: AppState) -> Router {
             Duration::from_secs(30),
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
+            state.metrics.clone(),
+            crate::metrics::track,
         ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -111,6 +109,6 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
             (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        web::STYLESHEET,
+        html::STYLESHEET,
     )
 }

@@ -15,9 +15,9 @@ use crate::client_cache::ClientCache;
 use crate::clock::system_now;
 use crate::endpoints::discovery;
 use crate::maintenance::{Maintenance, Rotation};
+use crate::pages::html::Cookies;
 use crate::signing_keys::{KeyLoadError, SigningKeys};
 use crate::state::{AppState, Inner};
-use crate::web::Cookies;
 use crate::{Settings, router};
 use portcullis_core::throttle::ThrottlePolicy;
 
@@ -178,7 +178,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         trusted_proxies: settings.trusted_proxies.clone(),
         master: master.clone(),
         rotation_timings: settings.rotation_timings(),
-        metrics: crate::metrics::Metrics::default(),
+        metrics: Arc::new(crate::metrics::Metrics::default()),
         registration: settings.registration,
         registration_scopes: settings.registration_scopes.clone(),
         session_lifetime: Seconds(settings.session_ttl.as_secs() as i64),

@@ -10,8 +10,8 @@ use portcullis_core::{Seconds, Store, UnixTime};
 use portcullis_jose::{Algorithm, SigningKey};
 
 use crate::client_cache::ClientCache;
+use crate::pages::html::Cookies;
 use crate::signing_keys::SigningKeys;
-use crate::web::Cookies;
 use portcullis_core::throttle::{Throttle, ThrottlePolicy};
 
 /// Shared state, cloned into each handler.
@@ -44,7 +44,7 @@ pub(crate) struct Inner {
     /// Key overlap around a rotation.
     pub rotation_timings: portcullis_core::keyring::RotationTimings,
     /// Prometheus metrics.
-    pub metrics: crate::metrics::Metrics,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Who may register clients at `/register`.
     pub registration: portcullis_core::registration::RegistrationMode,
     /// Scopes a self-registered client may have.

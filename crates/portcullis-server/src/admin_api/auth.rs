@@ -6,8 +6,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use portcullis_core::admin::access::{self, ADMIN_SCOPE, AdminAccessError, AdminCaller};
 
+use crate::bearer::bearer;
 use crate::clock::system_now;
-use crate::endpoints::userinfo::bearer;
 use crate::error::{ApiError, BearerError};
 use crate::state::AppState;
 

@@ -1,14 +1,12 @@
-//! One module per endpoint.
+//! One module per JSON endpoint (the HTML pages are in `pages`). Endpoints
+//! never import one another.
 
-pub(crate) mod account;
-pub(crate) mod authorize;
 pub(crate) mod discovery;
 pub(crate) mod health;
 pub(crate) mod introspect;
 pub(crate) mod jwks;
-pub(crate) mod logout;
+pub(crate) mod metrics;
 pub(crate) mod register;
 pub(crate) mod revoke;
-pub(crate) mod signup;
 pub(crate) mod token;
 pub(crate) mod userinfo;

@@ -13,8 +13,8 @@ use portcullis_core::admin::registration::{self, RegistrationError};
 use portcullis_core::registration::{ClientMetadata, RegistrationMode, metadata_of};
 use serde_json::Value;
 
+use crate::bearer::bearer;
 use crate::clock::system_now;
-use crate::endpoints::userinfo::bearer;
 use crate::error::{ApiError, BearerError};
 use crate::form::read_limited;
 use crate::state::AppState;

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::liveness::{NotLive, check_access_token};
 use portcullis_core::userinfo;
 
+use crate::bearer::bearer;
 use crate::clock::system_now;
 use crate::error::{ApiError, BearerError};
 use crate::state::AppState;
@@ -49,25 +50,4 @@ pub(crate) async fn userinfo(
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
-}
-
-pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let Some(value) = values.next() else {
-        return Err(ApiError::Bearer(None));
-    };
-    if values.next().is_some() {
-        return Err(ApiError::Bearer(Some(BearerError::InvalidRequest)));
-    }
-    let value = value
-        .to_str()
-        .map_err(|_| ApiError::Bearer(Some(BearerError::InvalidRequest)))?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(token.trim())
-        }
-        _ => Err(ApiError::Bearer(None)),
-    }
 }

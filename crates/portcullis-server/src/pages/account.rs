@@ -13,26 +13,28 @@ use portcullis_core::sign_in::{PasswordWork as _, SignInRefused};
 use portcullis_core::user::User;
 use std::net::SocketAddr;
 
+use super::html::{self, AccountPage};
+use super::login::{Requesting, login_page};
+use super::{current_session, read_form, set_cookie};
 use crate::clock::system_now;
-use crate::endpoints::authorize::{
-    Requesting, current_session, error_page, login_page, read_form, set_cookie, unavailable,
-};
+use crate::error::PageError;
 use crate::state::AppState;
-use crate::web::{self, AccountPage};
 
-pub(crate) async fn account(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn account(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let now = system_now();
-    match current_session(&state, &headers, now).await {
-        Ok(Some((user, _))) => account_page(&state, &headers, &user, StatusCode::OK, None, None),
-        Ok(None) => {
+    Ok(match current_session(&state, &headers, now).await? {
+        Some((user, _)) => account_page(&state, &headers, &user, StatusCode::OK, None, None),
+        None => {
             let requesting = Requesting {
                 client_name: "your account".to_owned(),
                 redirect_uri: None,
             };
             login_page(&state, &headers, StatusCode::OK, &requesting, "", "", None)
         }
-        Err(response) => response,
-    }
+    })
 }
 
 pub(crate) async fn change_password(
@@ -40,21 +42,14 @@ pub(crate) async fn change_password(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, PageError> {
     let now = system_now();
-    let form = match read_form(&state, &headers, body).await {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
-    let user = match current_session(&state, &headers, now).await {
-        Ok(Some((user, _))) => user,
-        Ok(None) => {
-            return error_page(
-                StatusCode::FORBIDDEN,
-                "Your sign-in has ended. Sign in again.",
-            );
-        }
-        Err(response) => return response,
+    let form = read_form(&state, &headers, body).await?;
+    let Some((user, _)) = current_session(&state, &headers, now).await? else {
+        return Err(PageError::Shown(
+            StatusCode::FORBIDDEN,
+            "Your sign-in has ended. Sign in again.".into(),
+        ));
     };
     let refuse = |message: &str| {
         account_page(
@@ -71,11 +66,11 @@ pub(crate) async fn change_password(
         form.get("confirm").unwrap_or(""),
     );
     if new != confirm {
-        return refuse("The two new passwords differ.");
+        return Ok(refuse("The two new passwords differ."));
     }
     let new = match Password::new(new) {
         Ok(password) => password,
-        Err(err) => return refuse(&web::sentence(&err.to_string())),
+        Err(err) => return Ok(refuse(&html::sentence(&err.to_string()))),
     };
     let current = Password::presented(form.get("current").unwrap_or(""));
     let address = state.client_address(peer, &headers);
@@ -85,24 +80,22 @@ pub(crate) async fn change_password(
         .await
     {
         Ok(()) => {}
-        Err(SignInRefused::Wrong) => return refuse("The current password is not right."),
+        Err(SignInRefused::Wrong) => return Ok(refuse("The current password is not right.")),
         Err(SignInRefused::Throttled(wait)) => {
             let minutes = (wait + 59) / 60;
-            return refuse(&format!(
+            return Ok(refuse(&format!(
                 "Too many failed attempts. Try again in {minutes} minute(s)."
-            ));
+            )));
         }
-        Err(SignInRefused::Store(err)) => return unavailable(&err.to_string()),
+        Err(SignInRefused::Store(err)) => return Err(err.into()),
     }
     let hash = state.password_work.hash(new).await;
     // Every session of the user ends; this browser gets a fresh one.
-    if let Err(err) = users::set_password(&*state.store, &user.username, &hash, now).await {
-        return unavailable(&err.to_string());
-    }
+    users::set_password(&*state.store, &user.username, &hash, now)
+        .await
+        .map_err(|err| PageError::Unavailable(err.to_string()))?;
     let session = NewSession::start(&user.id, now, state.session_lifetime);
-    if let Err(err) = state.store.insert_session(&session.record).await {
-        return unavailable(&err.to_string());
-    }
+    state.store.insert_session(&session.record).await?;
     let notice = "Your password was changed. You are signed out everywhere else.";
     let mut response = account_page(&state, &headers, &user, StatusCode::OK, Some(notice), None);
     set_cookie(
@@ -111,7 +104,7 @@ pub(crate) async fn change_password(
             .cookies
             .session(&session.token, state.session_lifetime.0),
     );
-    response
+    Ok(response)
 }
 
 fn account_page(
@@ -141,14 +134,14 @@ fn account_page(
         let verified = if p.email_verified { "yes" } else { "no" };
         claims.push(("Email verified", verified.to_owned()));
     }
-    let (csrf, fresh) = web::csrf_token(headers, &state.cookies);
+    let (csrf, fresh) = html::csrf_token(headers, &state.cookies);
     let page = AccountPage {
         claims,
         notice,
         error,
         csrf: &csrf,
     };
-    let mut response = web::page(status, &page, None);
+    let mut response = html::page(status, &page, None);
     if fresh {
         set_cookie(&mut response, &state.cookies.csrf(&csrf));
     }

@@ -14,13 +14,12 @@ use portcullis_core::Client;
 use portcullis_core::grant::authorization_code::TokenHash;
 use portcullis_core::logout::{self, Hint, LogoutError, LogoutRequest};
 
+use super::html::{self, LogoutPage, SignedOutPage};
+use super::{current_session, read_form, set_cookie};
 use crate::clock::system_now;
-use crate::endpoints::authorize::{
-    current_session, error_page, read_form, set_cookie, unavailable,
-};
+use crate::error::PageError;
 use crate::form::Form;
 use crate::state::AppState;
-use crate::web::{self, LogoutPage, SignedOutPage};
 
 /// A logout request checked against the client registry.
 struct Checked {
@@ -36,11 +35,16 @@ pub(crate) async fn end_session(
     uri: Uri,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, PageError> {
     let pairs: Vec<(String, String)> = if method == Method::POST {
         match Form::read(&headers, body, state.max_body_bytes, &[]).await {
             Ok(form) => form.pairs().to_vec(),
-            Err(_) => return error_page(StatusCode::BAD_REQUEST, "The request could not be read."),
+            Err(_) => {
+                return Err(PageError::Shown(
+                    StatusCode::BAD_REQUEST,
+                    "The request could not be read.".into(),
+                ));
+            }
         }
     } else {
         form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
@@ -48,15 +52,11 @@ pub(crate) async fn end_session(
             .collect()
     };
     let request = request_of(&pairs);
-    let checked = match check(&state, request, true).await {
-        Ok(checked) => checked,
-        Err(response) => return response,
-    };
+    let checked = check(&state, request, true).await?;
     let now = system_now();
-    let user = match current_session(&state, &headers, now).await {
-        Ok(found) => found.map(|(user, _)| user),
-        Err(response) => return response,
-    };
+    let user = current_session(&state, &headers, now)
+        .await?
+        .map(|(user, _)| user);
     let Some(user) = user else {
         // Nobody is signed in here: nothing to end.
         return finish(&state, &headers, checked.return_to.as_deref()).await;
@@ -68,7 +68,7 @@ pub(crate) async fn end_session(
     {
         return finish(&state, &headers, checked.return_to.as_deref()).await;
     }
-    let (csrf, fresh) = web::csrf_token(&headers, &state.cookies);
+    let (csrf, fresh) = html::csrf_token(&headers, &state.cookies);
     let page = LogoutPage {
         client_name: checked.client.as_ref().map(|c| c.name.as_str()),
         username: user.username.as_str(),
@@ -77,11 +77,11 @@ pub(crate) async fn end_session(
         post_logout_redirect_uri: checked.request.post_logout_redirect_uri.as_deref(),
         state: checked.request.state.as_deref(),
     };
-    let mut response = web::page(StatusCode::OK, &page, checked.return_to.as_deref());
+    let mut response = html::page(StatusCode::OK, &page, checked.return_to.as_deref());
     if fresh {
         set_cookie(&mut response, &state.cookies.csrf(&csrf));
     }
-    response
+    Ok(response)
 }
 
 /// `POST /logout`: the account page's "Sign out", or the confirmation of a
@@ -90,16 +90,10 @@ pub(crate) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let form = match read_form(&state, &headers, body).await {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
+) -> Result<Response, PageError> {
+    let form = read_form(&state, &headers, body).await?;
     let request = request_of(form.pairs());
-    let checked = match check(&state, request, false).await {
-        Ok(checked) => checked,
-        Err(response) => return response,
-    };
+    let checked = check(&state, request, false).await?;
     finish(&state, &headers, checked.return_to.as_deref()).await
 }
 
@@ -122,11 +116,11 @@ async fn check(
     state: &AppState,
     request: LogoutRequest,
     allow_hint: bool,
-) -> Result<Checked, Response> {
+) -> Result<Checked, PageError> {
     let refuse = |err: LogoutError| {
-        error_page(
+        PageError::Shown(
             StatusCode::BAD_REQUEST,
-            &web::sentence(&format!("Cannot sign out as asked: {err}")),
+            html::sentence(&format!("Cannot sign out as asked: {err}")).into(),
         )
     };
     let hint = match (&request.id_token_hint, allow_hint) {
@@ -146,7 +140,7 @@ async fn check(
         Some(id) => match state.clients.get(&*state.store, &id).await {
             Ok(Some(client)) => Some(client),
             Ok(None) => return Err(refuse(LogoutError::UnknownClient)),
-            Err(err) => return Err(unavailable(&err.to_string())),
+            Err(err) => return Err(err.into()),
         },
         None => None,
     };
@@ -161,21 +155,23 @@ async fn check(
 
 /// Ends this browser's session and sends it back to the client, or shows
 /// the signed-out page.
-async fn finish(state: &AppState, headers: &HeaderMap, return_to: Option<&str>) -> Response {
-    if let Some(token) = web::cookie(headers, state.cookies.session_name())
-        && let Err(err) = state.store.delete_session(&TokenHash::of(token)).await
-    {
-        return unavailable(&err.to_string());
+async fn finish(
+    state: &AppState,
+    headers: &HeaderMap,
+    return_to: Option<&str>,
+) -> Result<Response, PageError> {
+    if let Some(token) = html::cookie(headers, state.cookies.session_name()) {
+        state.store.delete_session(&TokenHash::of(token)).await?;
     }
     let mut response = match return_to.map(HeaderValue::from_str) {
         Some(Ok(location)) => {
             let mut response =
                 (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
-            web::security_headers(response.headers_mut());
+            html::security_headers(response.headers_mut());
             response
         }
-        _ => web::page(StatusCode::OK, &SignedOutPage, None),
+        _ => html::page(StatusCode::OK, &SignedOutPage, None),
     };
     set_cookie(&mut response, &state.cookies.end_session());
-    response
+    Ok(response)
 }

@@ -16,12 +16,12 @@ use portcullis_core::sign_in::PasswordWork as _;
 use portcullis_core::user::{NewUser, Profile, Username};
 use std::net::SocketAddr;
 
+use super::html::{self, SignupPage};
+use super::login::{Requesting, requesting_client, sign_in};
+use super::{read_form, set_cookie};
 use crate::clock::system_now;
-use crate::endpoints::authorize::{
-    Requesting, error_page, read_form, requesting_client, set_cookie, sign_in, unavailable,
-};
+use crate::error::PageError;
 use crate::state::{AppState, counted};
-use crate::web::{self, SignupPage};
 
 /// What the person typed, shown again when the form is refused (never the password).
 #[derive(Debug, Default)]
@@ -35,22 +35,19 @@ pub(crate) async fn signup_page(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PageError> {
     if !state.signup {
-        return turned_off();
+        return Err(turned_off());
     }
     let query = query.unwrap_or_default();
-    let requesting = match requesting_client(&state, &query).await {
-        Ok(requesting) => requesting,
-        Err(response) => return response,
-    };
+    let requesting = requesting_client(&state, &query).await?;
     let page = Page {
         requesting: &requesting,
         query: &query,
         typed: &Typed::default(),
         error: None,
     };
-    page.render(&state, &headers, StatusCode::OK)
+    Ok(page.render(&state, &headers, StatusCode::OK))
 }
 
 pub(crate) async fn signup(
@@ -58,20 +55,14 @@ pub(crate) async fn signup(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, PageError> {
     if !state.signup {
-        return turned_off();
+        return Err(turned_off());
     }
     let now = system_now();
-    let form = match read_form(&state, &headers, body).await {
-        Ok(form) => form,
-        Err(response) => return response,
-    };
+    let form = read_form(&state, &headers, body).await?;
     let query = form.get("request").unwrap_or("").to_owned();
-    let requesting = match requesting_client(&state, &query).await {
-        Ok(requesting) => requesting,
-        Err(response) => return response,
-    };
+    let requesting = requesting_client(&state, &query).await?;
     let text = |name: &str| form.get(name).unwrap_or("").trim().to_owned();
     let typed = Typed {
         username: text("username"),
@@ -100,11 +91,16 @@ pub(crate) async fn signup(
         if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        return response;
+        return Ok(response);
     }
     let username = match Username::parse(&typed.username) {
         Ok(username) => username,
-        Err(err) => return refuse(StatusCode::BAD_REQUEST, &web::sentence(&err.to_string())),
+        Err(err) => {
+            return Ok(refuse(
+                StatusCode::BAD_REQUEST,
+                &html::sentence(&err.to_string()),
+            ));
+        }
     };
     let optional = |value: &str| (!value.is_empty()).then(|| value.to_owned());
     let profile = Profile {
@@ -113,18 +109,26 @@ pub(crate) async fn signup(
         ..Profile::default()
     };
     if let Err(err) = profile.validate() {
-        return refuse(StatusCode::BAD_REQUEST, &web::sentence(&err.to_string()));
+        return Ok(refuse(
+            StatusCode::BAD_REQUEST,
+            &html::sentence(&err.to_string()),
+        ));
     }
     let (chosen, confirm) = (
         form.get("password").unwrap_or(""),
         form.get("confirm").unwrap_or(""),
     );
     if chosen != confirm {
-        return refuse(StatusCode::BAD_REQUEST, "The two passwords differ.");
+        return Ok(refuse(StatusCode::BAD_REQUEST, "The two passwords differ."));
     }
     let password = match Password::new(chosen) {
         Ok(password) => password,
-        Err(err) => return refuse(StatusCode::BAD_REQUEST, &web::sentence(&err.to_string())),
+        Err(err) => {
+            return Ok(refuse(
+                StatusCode::BAD_REQUEST,
+                &html::sentence(&err.to_string()),
+            ));
+        }
     };
     let password_hash = state.password_work.hash(password).await;
     let new = NewUser {
@@ -135,12 +139,12 @@ pub(crate) async fn signup(
     let user = match users::create(&*state.store, new, now).await {
         Ok(user) => user,
         Err(UserAdminError::Taken(_)) => {
-            return refuse(
+            return Ok(refuse(
                 StatusCode::CONFLICT,
                 "That username is taken. Choose another one.",
-            );
+            ));
         }
-        Err(err) => return unavailable(&err.to_string()),
+        Err(err) => return Err(PageError::Unavailable(err.to_string())),
     };
     counted(state.throttle().signed_up(&address, now).await);
     tracing::info!(user = %user.id, "account created by sign-up");
@@ -158,7 +162,7 @@ struct Page<'a> {
 
 impl Page<'_> {
     fn render(self, state: &AppState, headers: &HeaderMap, status: StatusCode) -> Response {
-        let (csrf, fresh) = web::csrf_token(headers, &state.cookies);
+        let (csrf, fresh) = html::csrf_token(headers, &state.cookies);
         let login_href = if self.query.is_empty() {
             "/account".to_owned()
         } else {
@@ -176,7 +180,7 @@ impl Page<'_> {
         };
         // A sign-up may continue straight to the client's redirect URI.
         let continues_to = self.requesting.redirect_uri.as_deref();
-        let mut response = web::page(status, &page, continues_to);
+        let mut response = html::page(status, &page, continues_to);
         if fresh {
             set_cookie(&mut response, &state.cookies.csrf(&csrf));
         }
@@ -184,9 +188,9 @@ impl Page<'_> {
     }
 }
 
-fn turned_off() -> Response {
-    error_page(
+fn turned_off() -> PageError {
+    PageError::Shown(
         StatusCode::NOT_FOUND,
-        "Accounts cannot be created here. Ask an administrator for one.",
+        "Accounts cannot be created here. Ask an administrator for one.".into(),
     )
 }

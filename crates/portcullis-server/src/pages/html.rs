@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use portcullis_core::random;
 
 /// The stylesheet, served at `/assets/style.css`.
-pub(crate) const STYLESHEET: &str = include_str!("../assets/style.css");
+pub(crate) const STYLESHEET: &str = include_str!("../../assets/style.css");
 
 /// The login page.
 #[derive(Template)]

@@ -391,8 +391,18 @@ macro_rules! implement_store {
                 check: GrantCheck<'_, RefreshRecord>,
             ) -> Result<Rotation, StoreError> {
                 let mut tx = self.pool.begin().await.map_err(interpret)?;
-                // One caller spends the token; concurrent ones wait for its
-                // commit (or rollback) and then find it spent (or unspent).
+                // Lock order: the family first, then its tokens, on every path
+                // (a revocation does the same), so concurrent presentations of
+                // one family queue here instead of deadlocking on each other.
+                sqlx::query(
+                    "UPDATE token_families SET live_until = live_until \
+                     WHERE family = (SELECT family FROM refresh_tokens WHERE hash = $1)",
+                )
+                .bind(hash.0.to_vec())
+                .execute(&mut *tx)
+                .await
+                .map_err(interpret)?;
+                // One caller spends the token; the others find it spent.
                 let won = sqlx::query_as::<_, RefreshRow>(
                     "UPDATE refresh_tokens SET used_at = $1 \
                      WHERE hash = $2 AND used_at IS NULL AND revoked_at IS NULL RETURNING *",

@@ -428,16 +428,18 @@ mod sign_in {
         }
     }
 
-    /// Fails if a rotation's spend and its successor were separate writes, or
-    /// if the revocation on reuse missed a successor stored concurrently.
+    /// Fails if a rotation's spend and its successor were separate writes, if
+    /// the revocation on reuse missed a successor stored concurrently, or if
+    /// concurrent presentations deadlock (PostgreSQL keeps the row lock a
+    /// losing update took; the family must be locked first on every path).
     #[tokio::test]
     async fn concurrent_rotations_of_one_token_leave_one_winner_and_a_dead_family() {
         each_store(|store| async move {
-            for round in 0..10 {
+            for round in 0..20 {
                 let family: &'static str = Box::leak(format!("family-{round}").into_boxed_str());
                 start(&*store, family, family).await;
                 let check = std::sync::Arc::new(successor_of(family));
-                let attempts: Vec<_> = (0..4)
+                let attempts: Vec<_> = (0..8)
                     .map(|_| {
                         let (store, check) = (store.clone(), check.clone());
                         tokio::spawn(async move {
@@ -464,7 +466,7 @@ mod sign_in {
                 assert_eq!(rotated, 1, "round {round}: exactly one rotation wins");
                 // Every successor ever stored is dead: the replays revoked the family.
                 assert!(!store.family_live(&TokenHash::of(family)).await.unwrap());
-                for n in 0..4 {
+                for n in 0..8 {
                     if let Some(stored) = store
                         .refresh_token(&TokenHash::of(&format!("{family}-next-{n}")))
                         .await

@@ -79,15 +79,15 @@ impl Browser {
     /// The browser's whole part of an authorization request: opens
     /// `authorize_url` (`{server}/authorize?...`), signs in as `username`
     /// with `password` when the sign-in page appears, allows the consent
-    /// page when it appears, and returns the `Location` the server finally
-    /// sends the browser to (the client's redirect URI with a code, tokens
-    /// or an error).
-    pub async fn authorize(
+    /// page when it appears, and returns the last response: the redirect to
+    /// the client (a code, tokens or an error), a `form_post` page, or a
+    /// page that stopped the flow.
+    pub async fn sign_in_and_consent(
         &mut self,
         authorize_url: &str,
         username: &str,
         password: &str,
-    ) -> String {
+    ) -> (StatusCode, HeaderMap, String) {
         let server = authorize_url
             .split_once("/authorize")
             .map(|(base, _)| base.to_owned())
@@ -118,6 +118,20 @@ impl Browser {
                 )
                 .await;
         }
+        (status, headers, html)
+    }
+
+    /// Like [`Browser::sign_in_and_consent`] when the flow must end in a
+    /// redirect: its `Location`.
+    pub async fn authorize(
+        &mut self,
+        authorize_url: &str,
+        username: &str,
+        password: &str,
+    ) -> String {
+        let (status, headers, html) = self
+            .sign_in_and_consent(authorize_url, username, password)
+            .await;
         assert_eq!(
             status,
             StatusCode::SEE_OTHER,

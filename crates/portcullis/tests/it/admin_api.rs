@@ -1,7 +1,7 @@
 //! The admin API through real HTTP: its bearer gate, clients, users,
 //! sessions, grants, keys and revocations, and its generated OpenAPI document.
 
-use portcullis_testkit::browser::{Browser, hidden};
+use portcullis_testkit::browser::Browser;
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -252,26 +252,21 @@ async fn an_operator_manages_everything_through_the_admin_api() {
             .await;
         let web = web["client_id"].as_str().unwrap().to_owned();
         let mut browser = Browser::new();
-        let login = asks_consent(&server, &mut browser, &web).await;
-        let (_, _, consent) = browser
-            .post(
-                &format!("{}/login", server.url),
-                &[
-                    ("csrf", &hidden(&login, "csrf")),
-                    ("request", &hidden(&login, "request")),
-                    ("username", "bob"),
-                    ("password", "second password"),
-                ],
-            )
-            .await;
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", web.as_str()),
+                ("redirect_uri", CALLBACK),
+                ("scope", "openid"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ])
+            .finish();
         browser
-            .post(
-                &format!("{}/consent", server.url),
-                &[
-                    ("csrf", &hidden(&consent, "csrf")),
-                    ("request", &hidden(&consent, "request")),
-                    ("decision", "allow"),
-                ],
+            .authorize(
+                &format!("{}/authorize?{query}", server.url),
+                "bob",
+                "second password",
             )
             .await;
         let (status, grants) = api.call(Method::GET, "/users/bob/grants", None).await;

@@ -71,30 +71,9 @@ async fn setup(kind: portcullis_testkit::StoreKind) -> Setup {
 }
 
 /// Signs alice in and allows the implicit client; returns the final answer.
-async fn sign_in(setup: &Setup, browser: &mut Browser, url: &str) -> (StatusCode, String, String) {
-    let (status, _, login) = browser.get(url).await;
-    assert_eq!(status, StatusCode::OK, "{login}");
-    let (status, _, consent) = browser
-        .post(
-            &format!("{}/login", setup.server.url),
-            &[
-                ("csrf", &hidden(&login, "csrf")),
-                ("request", &hidden(&login, "request")),
-                ("username", "alice"),
-                ("password", "down the rabbit hole"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{consent}");
+async fn sign_in(_: &Setup, browser: &mut Browser, url: &str) -> (StatusCode, String, String) {
     let (status, headers, body) = browser
-        .post(
-            &format!("{}/consent", setup.server.url),
-            &[
-                ("csrf", &hidden(&consent, "csrf")),
-                ("request", &hidden(&consent, "request")),
-                ("decision", "allow"),
-            ],
-        )
+        .sign_in_and_consent(url, "alice", "down the rabbit hole")
         .await;
     let location = headers
         .get(LOCATION)

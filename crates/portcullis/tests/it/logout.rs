@@ -61,39 +61,13 @@ async fn sign_in(s: &Setup, browser: &mut Browser) -> String {
             ("code_challenge_method", "S256"),
         ])
         .finish();
-    let (_, _, page) = browser
-        .get(&format!("{}/authorize?{query}", s.server.url))
+    let location = browser
+        .authorize(
+            &format!("{}/authorize?{query}", s.server.url),
+            "alice",
+            "down the rabbit hole",
+        )
         .await;
-    let mut location = None;
-    if page.contains("name=\"password\"") {
-        let (status, headers, consent) = browser
-            .post(
-                &format!("{}/login", s.server.url),
-                &[
-                    ("csrf", &hidden(&page, "csrf")),
-                    ("request", &hidden(&page, "request")),
-                    ("username", "alice"),
-                    ("password", "down the rabbit hole"),
-                ],
-            )
-            .await;
-        if status == StatusCode::SEE_OTHER {
-            location = Some(headers[LOCATION].to_str().unwrap().to_owned());
-        } else {
-            let (_, headers, _) = browser
-                .post(
-                    &format!("{}/consent", s.server.url),
-                    &[
-                        ("csrf", &hidden(&consent, "csrf")),
-                        ("request", &hidden(&consent, "request")),
-                        ("decision", "allow"),
-                    ],
-                )
-                .await;
-            location = Some(headers[LOCATION].to_str().unwrap().to_owned());
-        }
-    }
-    let location = location.expect("the sign-in page");
     let code = param(&query_of(&location), "code").unwrap().to_owned();
     let tokens: Value = reqwest::Client::new()
         .post(format!("{}/token", s.server.url))

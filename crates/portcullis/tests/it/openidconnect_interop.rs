@@ -13,10 +13,8 @@ use openidconnect::{
     HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
     TokenResponse,
 };
-use portcullis_testkit::browser::{Browser, hidden, param, query_of};
+use portcullis_testkit::browser::{Browser, param, query_of};
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer};
-use reqwest::StatusCode;
-use reqwest::header::LOCATION;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 const CALLBACK: &str = "http://127.0.0.1:43210/callback";
@@ -40,36 +38,13 @@ async fn send(http: reqwest::Client, request: HttpRequest) -> Result<HttpRespons
 
 /// Plays the person: signs in as alice and allows the client; returns the
 /// callback's query pairs.
-async fn person_allows(server: &TestServer, url: &str) -> Vec<(String, String)> {
+async fn person_allows(url: &str) -> Vec<(String, String)> {
     let mut browser = Browser::new();
-    let (status, _, login) = browser.get(url).await;
-    assert_eq!(status, StatusCode::OK, "{login}");
-    let (status, _, consent) = browser
-        .post(
-            &format!("{}/login", server.url),
-            &[
-                ("csrf", &hidden(&login, "csrf")),
-                ("request", &hidden(&login, "request")),
-                ("username", "alice"),
-                ("password", "down the rabbit hole"),
-            ],
-        )
+    let location = browser
+        .authorize(url, "alice", "down the rabbit hole")
         .await;
-    assert_eq!(status, StatusCode::OK, "{consent}");
-    let (status, headers, _) = browser
-        .post(
-            &format!("{}/consent", server.url),
-            &[
-                ("csrf", &hidden(&consent, "csrf")),
-                ("request", &hidden(&consent, "request")),
-                ("decision", "allow"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    let location = headers[LOCATION].to_str().unwrap();
     assert!(location.starts_with(CALLBACK), "{location}");
-    query_of(location)
+    query_of(&location)
 }
 
 #[tokio::test]
@@ -143,7 +118,7 @@ async fn relying_party_signs_in(settings: &[(&str, &str)], access_alg: jsonwebto
         .add_scope(Scope::new("offline_access".to_owned()))
         .set_pkce_challenge(challenge)
         .url();
-    let callback = person_allows(&server, url.as_str()).await;
+    let callback = person_allows(url.as_str()).await;
     assert_eq!(param(&callback, "state"), Some(csrf.secret().as_str()));
     let code = param(&callback, "code").unwrap().to_owned();
 

@@ -5,10 +5,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use portcullis_testkit::browser::{Browser, hidden, param, query_of};
+use portcullis_testkit::browser::Browser;
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;
-use reqwest::header::LOCATION;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
@@ -55,34 +54,13 @@ async fn code_from(server: &TestServer, client_id: &str) -> String {
         ])
         .finish();
     let mut browser = Browser::new();
-    let (_, _, login) = browser
-        .get(&format!("{}/authorize?{query}", server.url))
-        .await;
-    let (_, _, consent) = browser
-        .post(
-            &format!("{}/login", server.url),
-            &[
-                ("csrf", &hidden(&login, "csrf")),
-                ("request", &hidden(&login, "request")),
-                ("username", "alice"),
-                ("password", "down the rabbit hole"),
-            ],
+    browser
+        .authorization_code(
+            &format!("{}/authorize?{query}", server.url),
+            "alice",
+            "down the rabbit hole",
         )
-        .await;
-    let (status, headers, _) = browser
-        .post(
-            &format!("{}/consent", server.url),
-            &[
-                ("csrf", &hidden(&consent, "csrf")),
-                ("request", &hidden(&consent, "request")),
-                ("decision", "allow"),
-            ],
-        )
-        .await;
-    assert_eq!(status, StatusCode::SEE_OTHER);
-    param(&query_of(headers[LOCATION].to_str().unwrap()), "code")
-        .unwrap()
-        .to_owned()
+        .await
 }
 
 async fn kids(server: &TestServer) -> BTreeSet<String> {

@@ -187,7 +187,7 @@ async fn bad_input_is_refused_with_one_clear_line_and_nothing_stored() {
 
 #[tokio::test]
 async fn an_administrator_signs_a_user_out_and_withdraws_grants() {
-    use portcullis_testkit::browser::{Browser, hidden};
+    use portcullis_testkit::browser::Browser;
     const CALLBACK: &str = "http://127.0.0.1:43210/callback";
     let db = TestDatabase::new(portcullis_testkit::StoreKind::Sqlite).await;
     let server = portcullis_testkit::TestServer::spawn(BIN.as_ref(), &db, &[]).await;
@@ -214,27 +214,8 @@ async fn an_administrator_signs_a_user_out_and_withdraws_grants() {
         form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
     );
     let mut browser = Browser::new();
-    let (_, _, login) = browser.get(&authorize).await;
-    let (_, _, consent) = browser
-        .post(
-            &format!("{}/login", server.url),
-            &[
-                ("csrf", &hidden(&login, "csrf")),
-                ("request", &hidden(&login, "request")),
-                ("username", "alice"),
-                ("password", "down the rabbit hole"),
-            ],
-        )
-        .await;
     browser
-        .post(
-            &format!("{}/consent", server.url),
-            &[
-                ("csrf", &hidden(&consent, "csrf")),
-                ("request", &hidden(&consent, "request")),
-                ("decision", "allow"),
-            ],
-        )
+        .authorize(&authorize, "alice", "down the rabbit hole")
         .await;
 
     let listed = server.cli_ok(&["user", "grants", "alice"], "").await;

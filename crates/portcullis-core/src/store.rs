@@ -43,18 +43,24 @@ pub struct FamilyStep {
 /// store's transaction: its decision, or why the request is refused.
 pub type GrantCheck<'a, R> = &'a (dyn Fn(&R) -> Result<FamilyStep, TokenError> + Send + Sync);
 
-/// What presenting a refresh token did.
+/// What presenting a single-use code or refresh token did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rotation {
-    /// The token is spent and its successor stored, in one transaction.
-    Rotated(RefreshRecord),
-    /// The check refused the request; nothing changed, the token stays usable.
+pub enum Spend<R> {
+    /// This caller spent it, and what the check decided is stored with the
+    /// spend, in one transaction: of concurrent callers, one gets this.
+    Spent(R),
+    /// The check refused the request; nothing changed, it stays usable.
     Refused(TokenError),
-    /// The token was spent or revoked before: its whole family is now revoked.
-    Reused(RefreshRecord),
-    /// No such token.
+    /// It was spent (or revoked) before: its whole family is now revoked.
+    Replayed(R),
+    /// No such code or token.
     Unknown,
 }
+
+/// What redeeming an authorization code did.
+pub type Redemption = Spend<CodeRecord>;
+/// What presenting a refresh token did.
+pub type Rotation = Spend<RefreshRecord>;
 
 /// A stored refresh token and whether it was spent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,20 +112,6 @@ pub struct Cleanup {
     pub revoked_access_tokens: u64,
     /// Ended throttling windows.
     pub throttle_windows: u64,
-}
-
-/// What redeeming an authorization code did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Redemption {
-    /// The code is spent and its family (with its first refresh token)
-    /// stored, in one transaction: this caller is the only one to get it.
-    Fresh(CodeRecord),
-    /// The check refused the request; nothing changed.
-    Refused(TokenError),
-    /// The code was redeemed before (a replay): its family is now revoked.
-    Reused(CodeRecord),
-    /// No such code.
-    Unknown,
 }
 
 /// What can go wrong in storage, as far as a caller can act on it.
@@ -210,7 +202,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn insert_code(&self, code: &CodeRecord) -> Result<(), StoreError>;
     /// Redeems a code in one transaction: marks it used, asks `check`, and
     /// stores the family it starts with its first refresh token. Of
-    /// concurrent callers one gets [`Redemption::Fresh`]; a refused check
+    /// concurrent callers one gets [`Spend::Spent`]; a refused check
     /// changes nothing; a code used before revokes its family, so the
     /// tokens the first redemption issued die too (RFC 9700 section 4.2.4).
     async fn redeem_code(
@@ -229,7 +221,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), StoreError>;
     /// Rotates a refresh token in one transaction: marks it used, asks
     /// `check`, stores the successor and extends the family. Of concurrent
-    /// callers one gets [`Rotation::Rotated`]; a refused check changes
+    /// callers one gets [`Spend::Spent`]; a refused check changes
     /// nothing; a failure anywhere leaves the token unspent. A token spent
     /// before revokes its whole family, successors included, unless the same
     /// client presents it again within `reuse_interval` of its rotation while

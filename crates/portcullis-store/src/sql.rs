@@ -7,7 +7,7 @@ use portcullis_core::password::PasswordHash;
 use portcullis_core::session::SessionRecord;
 use portcullis_core::store::{
     CODE_KEPT_AFTER_EXPIRY, Cleanup, FamilyRecord, GrantCheck, Redemption, RefreshHolder, Rotation,
-    StoredRefresh,
+    Spend, StoredRefresh,
 };
 use portcullis_core::user::{User, UserId};
 use portcullis_core::{
@@ -335,7 +335,7 @@ macro_rules! implement_store {
                         Ok(step) => step,
                         Err(refused) => {
                             tx.rollback().await.map_err(interpret)?;
-                            return Ok(Redemption::Refused(refused));
+                            return Ok(Spend::Refused(refused));
                         }
                     };
                     let family = FamilyRecord {
@@ -350,7 +350,7 @@ macro_rules! implement_store {
                         $steps::insert_refresh(&mut tx, first, None).await?;
                     }
                     tx.commit().await.map_err(interpret)?;
-                    return Ok(Redemption::Fresh(record));
+                    return Ok(Spend::Spent(record));
                 }
                 let row = sqlx::query_as::<_, CodeRow>("SELECT * FROM authorization_codes WHERE hash = $1")
                     .bind(hash.0.to_vec())
@@ -359,14 +359,14 @@ macro_rules! implement_store {
                     .map_err(interpret)?;
                 let Some(row) = row else {
                     tx.rollback().await.map_err(interpret)?;
-                    return Ok(Redemption::Unknown);
+                    return Ok(Spend::Unknown);
                 };
                 let record = CodeRecord::try_from(row)?;
                 // A replay: what the first redemption issued is revoked
                 // (RFC 6749 section 4.1.2), committed although the request fails.
                 $steps::revoke_family_in(&mut tx, &record.hash, now).await?;
                 tx.commit().await.map_err(interpret)?;
-                Ok(Redemption::Reused(record))
+                Ok(Spend::Replayed(record))
             }
 
             async fn start_family(
@@ -418,20 +418,20 @@ macro_rules! implement_store {
                         Ok(step) => step,
                         Err(refused) => {
                             tx.rollback().await.map_err(interpret)?;
-                            return Ok(Rotation::Refused(refused));
+                            return Ok(Spend::Refused(refused));
                         }
                     };
                     if !$steps::extend_family(&mut tx, &record.family, step.live_until).await? {
                         // Revoked meanwhile (or never recorded): end every token of it.
                         $steps::revoke_family_in(&mut tx, &record.family, now).await?;
                         tx.commit().await.map_err(interpret)?;
-                        return Ok(Rotation::Reused(record));
+                        return Ok(Spend::Replayed(record));
                     }
                     if let Some(next) = &step.refresh {
                         $steps::insert_refresh(&mut tx, next, Some(hash)).await?;
                     }
                     tx.commit().await.map_err(interpret)?;
-                    return Ok(Rotation::Rotated(record));
+                    return Ok(Spend::Spent(record));
                 }
                 let row = sqlx::query_as::<_, RefreshRow>("SELECT * FROM refresh_tokens WHERE hash = $1")
                     .bind(hash.0.to_vec())
@@ -440,7 +440,7 @@ macro_rules! implement_store {
                     .map_err(interpret)?;
                 let Some(row) = row else {
                     tx.rollback().await.map_err(interpret)?;
-                    return Ok(Rotation::Unknown);
+                    return Ok(Spend::Unknown);
                 };
                 let within_interval = reuse_interval.0 > 0
                     && row.revoked_at.is_none()
@@ -465,14 +465,14 @@ macro_rules! implement_store {
                     if replaced == 1 && $steps::extend_family(&mut tx, &record.family, step.live_until).await? {
                         $steps::insert_refresh(&mut tx, next, Some(hash)).await?;
                         tx.commit().await.map_err(interpret)?;
-                        return Ok(Rotation::Rotated(record));
+                        return Ok(Spend::Spent(record));
                     }
                 }
                 // Presented again after its rotation: the client or an attacker
                 // holds a copy. The revocation commits though the request fails.
                 $steps::revoke_family_in(&mut tx, &record.family, now).await?;
                 tx.commit().await.map_err(interpret)?;
-                Ok(Rotation::Reused(record))
+                Ok(Spend::Replayed(record))
             }
 
             async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<bool, StoreError> {

@@ -319,7 +319,7 @@ mod sign_in {
     use portcullis_core::grant::refresh_token::RefreshRecord;
     use portcullis_core::pkce::CodeChallenge;
     use portcullis_core::session::NewSession;
-    use portcullis_core::store::{FamilyRecord, FamilyStep, Redemption, Rotation};
+    use portcullis_core::store::{FamilyRecord, FamilyStep, Spend};
     use portcullis_core::user::UserId;
 
     fn code(code: &str) -> CodeRecord {
@@ -359,11 +359,11 @@ mod sign_in {
             let mut fresh = 0;
             for attempt in attempts {
                 match attempt.await.unwrap() {
-                    Redemption::Fresh(found) => {
+                    Spend::Spent(found) => {
                         assert_eq!(found, record, "every field survives storage");
                         fresh += 1;
                     }
-                    Redemption::Reused(found) => assert_eq!(found.hash, record.hash),
+                    Spend::Replayed(found) => assert_eq!(found.hash, record.hash),
                     other => panic!("the code exists and the check passes: {other:?}"),
                 }
             }
@@ -373,7 +373,7 @@ mod sign_in {
                     .redeem_code(&TokenHash::of("guess"), UnixTime(110), &no_refresh)
                     .await
                     .unwrap(),
-                Redemption::Unknown
+                Spend::Unknown
             );
         })
         .await;
@@ -458,8 +458,8 @@ mod sign_in {
                 let mut rotated = 0;
                 for attempt in attempts {
                     match attempt.await.unwrap() {
-                        Rotation::Rotated(_) => rotated += 1,
-                        Rotation::Reused(_) => {}
+                        Spend::Spent(_) => rotated += 1,
+                        Spend::Replayed(_) => {}
                         other => panic!("unexpected {other:?}"),
                     }
                 }
@@ -497,7 +497,7 @@ mod sign_in {
                 .unwrap();
             assert_eq!(
                 refused,
-                Rotation::Refused(TokenError::InvalidScope("wider".into()))
+                Spend::Refused(TokenError::InvalidScope("wider".into()))
             );
             let stored = store
                 .refresh_token(&TokenHash::of("t0"))
@@ -519,13 +519,13 @@ mod sign_in {
                 .rotate_refresh(&TokenHash::of("t0"), UnixTime(200), interval, &next("t1"))
                 .await
                 .unwrap();
-            assert!(matches!(first, Rotation::Rotated(_)));
+            assert!(matches!(first, Spend::Spent(_)));
             // The response with t1 was lost: within the interval t0 again gets t1'.
             let again = store
                 .rotate_refresh(&TokenHash::of("t0"), UnixTime(210), interval, &next("t1b"))
                 .await
                 .unwrap();
-            assert!(matches!(again, Rotation::Rotated(_)), "{again:?}");
+            assert!(matches!(again, Spend::Spent(_)), "{again:?}");
             let earlier = store
                 .refresh_token(&TokenHash::of("t1"))
                 .await
@@ -538,12 +538,12 @@ mod sign_in {
                 .rotate_refresh(&TokenHash::of("t1b"), UnixTime(215), interval, &next("t2"))
                 .await
                 .unwrap();
-            assert!(matches!(used, Rotation::Rotated(_)));
+            assert!(matches!(used, Spend::Spent(_)));
             let replay = store
                 .rotate_refresh(&TokenHash::of("t0"), UnixTime(220), interval, &next("t1c"))
                 .await
                 .unwrap();
-            assert!(matches!(replay, Rotation::Reused(_)), "{replay:?}");
+            assert!(matches!(replay, Spend::Replayed(_)), "{replay:?}");
             assert!(!store.family_live(&TokenHash::of("f")).await.unwrap());
             let t2 = store
                 .refresh_token(&TokenHash::of("t2"))
@@ -625,7 +625,7 @@ mod sign_in {
                 })
                 .await
                 .unwrap();
-            assert!(matches!(rotated, Rotation::Rotated(_)), "{rotated:?}");
+            assert!(matches!(rotated, Spend::Spent(_)), "{rotated:?}");
             let ended = NewSession::start(&user, UnixTime(100), Seconds(100));
             let live = NewSession::start(&user, UnixTime(100), Seconds(9000));
             store.insert_session(&ended.record).await.unwrap();
@@ -699,7 +699,7 @@ mod sign_in {
                     .redeem_code(&TokenHash::of("the-code"), later, &no_refresh)
                     .await
                     .unwrap(),
-                Redemption::Unknown
+                Spend::Unknown
             );
         })
         .await;

@@ -7,15 +7,13 @@
 
 use aws_lc_rs::digest::{SHA256, digest};
 
-use std::sync::Mutex;
-
 use crate::access_token::AccessTokenGrant;
 use crate::authorization_request::AuthorizationRequest;
 use crate::grant::{
-    GrantError, Grants, Issuance, id_token_for, refresh_token, require_active_user,
+    Decided, GrantError, Grants, Issuance, id_token_for, refresh_token, require_active_user, settle,
 };
 use crate::pkce::CodeChallenge;
-use crate::store::{FamilyStep, Redemption};
+use crate::store::FamilyStep;
 use crate::user::UserId;
 use crate::{
     Client, ClientId, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime, random,
@@ -133,7 +131,7 @@ pub async fn issue(
     now: UnixTime,
 ) -> Result<Issuance, GrantError> {
     let policy = grants.policy;
-    let decided = Mutex::new(None);
+    let decided = Decided::new();
     let check = |record: &CodeRecord| {
         check_redemption(
             record,
@@ -160,32 +158,20 @@ pub async fn issue(
             refresh: refresh.as_ref().map(|r| r.record.clone()),
             live_until,
         };
-        if let Ok(mut slot) = decided.lock() {
-            *slot = Some((access, refresh.map(|r| r.token)));
-        }
+        decided.keep((access, refresh.map(|r| r.token)));
         Ok(step)
     };
-    let record = match grants
+    let redeemed = grants
         .store
         .redeem_code(&TokenHash::of(&request.code), now, &check)
-        .await?
-    {
-        Redemption::Fresh(record) => record,
-        Redemption::Refused(refused) => return Err(refused.into()),
-        Redemption::Reused(_) => {
-            return Err(GrantError::Replayed("the code has already been used"));
-        }
-        Redemption::Unknown => {
-            return Err(TokenError::InvalidGrant("the code is not valid").into());
-        }
-    };
-    let Some((access, refresh_token)) = decided.into_inner().ok().flatten() else {
-        return Err(TokenError::InvalidGrant("the code is not valid").into());
-    };
-    if let Err(refused) = require_active_user(grants.store, &record.user_id).await {
-        grants.store.revoke_family(&record.hash, now).await?;
-        return Err(refused);
-    }
+        .await?;
+    let record = settle(
+        redeemed,
+        "the code is not valid",
+        "the code has already been used",
+    )?;
+    let (access, refresh_token) = decided.take("the code is not valid")?;
+    require_active_user(grants.store, &record.user_id, &record.hash, now).await?;
     Ok(Issuance {
         id_token: id_token_for(
             client,

@@ -14,8 +14,10 @@ pub mod refresh_token;
 use serde_json::{Map, Value};
 
 use crate::access_token::AccessTokenGrant;
+use crate::grant::authorization_code::TokenHash;
 use crate::password::Password;
 use crate::sign_in::PasswordSignIn;
+use crate::store::Spend;
 use crate::user::UserId;
 use crate::{
     Client, ClientId, Resource, ScopeSet, Seconds, Store, StoreError, TokenError, UnixTime,
@@ -215,13 +217,61 @@ pub(crate) fn id_token_for(
         })
 }
 
-/// A disabled or deleted user gets no more tokens.
+/// The record a code or refresh token was spent for, or the refusal:
+/// `unknown` for a guess, `replayed` for a spent one (its family revoked).
+pub(crate) fn settle<R>(
+    spend: Spend<R>,
+    unknown: &'static str,
+    replayed: &'static str,
+) -> Result<R, GrantError> {
+    match spend {
+        Spend::Spent(record) => Ok(record),
+        Spend::Refused(refused) => Err(refused.into()),
+        Spend::Replayed(_) => Err(GrantError::Replayed(replayed)),
+        Spend::Unknown => Err(TokenError::InvalidGrant(unknown).into()),
+    }
+}
+
+/// A disabled or deleted user gets no more tokens: the family just spent for
+/// them is revoked (disabling revokes it too; this closes the race).
 pub(crate) async fn require_active_user(
     store: &dyn Store,
     user: &UserId,
+    family: &TokenHash,
+    now: UnixTime,
 ) -> Result<(), GrantError> {
     match store.user(user).await? {
         Some(user) if !user.disabled => Ok(()),
-        _ => Err(TokenError::InvalidGrant("the user can no longer sign in").into()),
+        _ => {
+            store.revoke_family(family, now).await?;
+            Err(TokenError::InvalidGrant("the user can no longer sign in").into())
+        }
+    }
+}
+
+/// What a grant's check decided inside the store's transaction, kept for
+/// the response once the transaction committed.
+#[derive(Debug)]
+pub(crate) struct Decided<T>(std::sync::Mutex<Option<T>>);
+
+impl<T> Decided<T> {
+    pub(crate) fn new() -> Self {
+        Decided(std::sync::Mutex::new(None))
+    }
+
+    /// Keeps the latest decision (the check runs once per transaction).
+    pub(crate) fn keep(&self, value: T) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(value);
+        }
+    }
+
+    /// The decision, if the check ran and allowed the request.
+    pub(crate) fn take(self, otherwise: &'static str) -> Result<T, GrantError> {
+        self.0
+            .into_inner()
+            .ok()
+            .flatten()
+            .ok_or(GrantError::Refused(TokenError::InvalidGrant(otherwise)))
     }
 }

@@ -2,12 +2,12 @@
 //! as hashes, rotated on every use; presenting a rotated token again revokes
 //! its whole family, since either the client or an attacker holds a copy.
 
-use std::sync::Mutex;
-
 use crate::access_token::AccessTokenGrant;
 use crate::grant::authorization_code::{CodeRecord, TokenHash};
-use crate::grant::{GrantError, Grants, Issuance, id_token_for, require_active_user};
-use crate::store::{FamilyStep, Rotation};
+use crate::grant::{
+    Decided, GrantError, Grants, Issuance, id_token_for, require_active_user, settle,
+};
+use crate::store::FamilyStep;
 use crate::user::UserId;
 use crate::{
     Client, ClientId, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime, random,
@@ -41,7 +41,7 @@ pub async fn issue(
         );
     }
     let policy = grants.policy;
-    let decided = Mutex::new(None);
+    let decided = Decided::new();
     let check = |record: &RefreshRecord| {
         let (scope, next) = rotate(
             record,
@@ -63,12 +63,10 @@ pub async fn issue(
             refresh: Some(next.record.clone()),
             live_until: next.record.expires_at.max(UnixTime(access.claims.exp)),
         };
-        if let Ok(mut slot) = decided.lock() {
-            *slot = Some((access, next.token));
-        }
+        decided.keep((access, next.token));
         Ok(step)
     };
-    let record = match grants
+    let rotated = grants
         .store
         .rotate_refresh(
             &TokenHash::of(&request.refresh_token),
@@ -76,24 +74,14 @@ pub async fn issue(
             policy.refresh_reuse_interval,
             &check,
         )
-        .await?
-    {
-        Rotation::Rotated(record) => record,
-        Rotation::Refused(refused) => return Err(refused.into()),
-        Rotation::Reused(_) => {
-            return Err(GrantError::Replayed("the refresh token is no longer valid"));
-        }
-        Rotation::Unknown => {
-            return Err(TokenError::InvalidGrant("the refresh token is not valid").into());
-        }
-    };
-    let Some((access, token)) = decided.into_inner().ok().flatten() else {
-        return Err(TokenError::InvalidGrant("the refresh token is not valid").into());
-    };
-    if let Err(refused) = require_active_user(grants.store, &record.user_id).await {
-        grants.store.revoke_family(&record.family, now).await?;
-        return Err(refused);
-    }
+        .await?;
+    let record = settle(
+        rotated,
+        "the refresh token is not valid",
+        "the refresh token is no longer valid",
+    )?;
+    let (access, token) = decided.take("the refresh token is not valid")?;
+    require_active_user(grants.store, &record.user_id, &record.family, now).await?;
     Ok(Issuance {
         id_token: id_token_for(
             client,

@@ -43,6 +43,11 @@ pub struct FamilyStep {
 /// store's transaction: its decision, or why the request is refused.
 pub type GrantCheck<'a, R> = &'a (dyn Fn(&R) -> Result<FamilyStep, TokenError> + Send + Sync);
 
+/// The rule a rotation applies to an unspent refresh token, inside the
+/// store's transaction: its successor, or why the request is refused.
+pub type SuccessorCheck<'a> =
+    &'a (dyn Fn(&RefreshRecord) -> Result<RefreshRecord, TokenError> + Send + Sync);
+
 /// What presenting a single-use code or refresh token did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Spend<R> {
@@ -219,20 +224,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         family: &FamilyRecord,
         first: Option<&RefreshRecord>,
     ) -> Result<(), StoreError>;
-    /// Rotates a refresh token in one transaction: marks it used, asks
-    /// `check`, stores the successor and extends the family. Of concurrent
-    /// callers one gets [`Spend::Spent`]; a refused check changes
-    /// nothing; a failure anywhere leaves the token unspent. A token spent
-    /// before revokes its whole family, successors included, unless the same
-    /// client presents it again within `reuse_interval` of its rotation while
-    /// its successor is still unused: then that successor is revoked and a
-    /// new one stored (a response lost after commit).
+    /// Rotates a refresh token in one transaction: locks its family, marks
+    /// the token used, asks `check` for the successor, stores it and extends
+    /// the family to `live_until` (the latest expiry of what the rotation
+    /// issues). Of concurrent callers one gets [`Spend::Spent`]; a refused
+    /// check changes nothing; a failure anywhere leaves the token unspent. A
+    /// token spent before revokes its whole family, successors included,
+    /// unless the same client presents it again within `reuse_interval` of
+    /// its rotation while its successor is still unused: then that successor
+    /// is revoked and a new one stored (a response lost after commit).
     async fn rotate_refresh(
         &self,
         hash: &TokenHash,
         now: UnixTime,
         reuse_interval: crate::Seconds,
-        check: GrantCheck<'_, RefreshRecord>,
+        live_until: UnixTime,
+        check: SuccessorCheck<'_>,
     ) -> Result<Rotation, StoreError>;
     /// Revokes a family: every refresh token of it, and the access tokens
     /// whose `grant_id` it is. `false` if it was not live.

@@ -56,16 +56,21 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5));
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(|e| ConnectError::Connect(e.to_string()))?;
+            sqlx::migrate!("./migrations/sqlite")
+                .run(&writer)
+                .await
+                .map_err(|e| ConnectError::Migrate(e.to_string()))?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)
                 .await
                 .map_err(|e| ConnectError::Connect(e.to_string()))?;
-            sqlx::migrate!("./migrations/sqlite")
-                .run(&pool)
-                .await
-                .map_err(|e| ConnectError::Migrate(e.to_string()))?;
-            Ok(Arc::new(SqliteStore { pool }))
+            Ok(Arc::new(SqliteStore { pool, writer }))
         }
         Backend::Postgres => {
             let options = PgConnectOptions::from_str(url).map_err(|_| ConnectError::BadUrl)?;
@@ -79,7 +84,10 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
                 .run(&pool)
                 .await
                 .map_err(|e| ConnectError::Migrate(e.to_string()))?;
-            Ok(Arc::new(PostgresStore { pool }))
+            Ok(Arc::new(PostgresStore {
+                writer: pool.clone(),
+                pool,
+            }))
         }
     }
 }

@@ -7,7 +7,7 @@ use portcullis_core::password::PasswordHash;
 use portcullis_core::session::SessionRecord;
 use portcullis_core::store::{
     CODE_KEPT_AFTER_EXPIRY, Cleanup, FamilyRecord, GrantCheck, Redemption, RefreshHolder, Rotation,
-    Spend, StoredRefresh,
+    Spend, StoredRefresh, SuccessorCheck,
 };
 use portcullis_core::user::{User, UserId};
 use portcullis_core::{
@@ -18,16 +18,21 @@ use sqlx::{PgPool, SqlitePool};
 
 use crate::rows::{ClientRow, CodeRow, KeyRow, RefreshRow, SessionRow, UserRow, client_columns};
 
-/// The store on embedded SQLite.
+/// The store on embedded SQLite: reads on a pool, writes on one connection
+/// of their own. SQLite lets one writer in at a time; queueing writers on an
+/// async pool answers them in turn, where several writer connections would
+/// wait for each other in SQLite's sleeping busy handler.
 #[derive(Debug)]
 pub(crate) struct SqliteStore {
     pub pool: SqlitePool,
+    pub writer: SqlitePool,
 }
 
-/// The store on PostgreSQL.
+/// The store on PostgreSQL (one pool; `writer` is the same pool).
 #[derive(Debug)]
 pub(crate) struct PostgresStore {
     pub pool: PgPool,
+    pub writer: PgPool,
 }
 
 fn interpret(err: sqlx::Error) -> StoreError {
@@ -53,7 +58,7 @@ macro_rules! implement_store {
         #[async_trait]
         impl Store for $store {
             async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(interpret)?;
+                sqlx::query("SELECT 1").execute(&self.writer).await.map_err(interpret)?;
                 Ok(())
             }
 
@@ -82,7 +87,7 @@ macro_rules! implement_store {
                 .bind(columns.post_logout_redirect_uris)
                 .bind(client.created_at.0)
                 .bind(registration_token.map(|h| h.as_bytes().to_vec()))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(())
@@ -111,7 +116,7 @@ macro_rules! implement_store {
             async fn delete_client(&self, id: &ClientId) -> Result<bool, StoreError> {
                 let done = sqlx::query("DELETE FROM clients WHERE id = $1")
                     .bind(id.as_str())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
@@ -146,7 +151,7 @@ macro_rules! implement_store {
                 .bind(columns.redirect_uris)
                 .bind(columns.post_logout_redirect_uris)
                 .bind(client.id.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
@@ -167,7 +172,7 @@ macro_rules! implement_store {
                 .bind(i64::from(uses))
                 .bind(now.0)
                 .bind(expires_at.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(())
@@ -180,7 +185,7 @@ macro_rules! implement_store {
                 )
                 .bind(hash.as_bytes().to_vec())
                 .bind(now.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
@@ -190,7 +195,7 @@ macro_rules! implement_store {
                 let done = sqlx::query("UPDATE clients SET secret_hash = $1 WHERE id = $2")
                     .bind(hash.as_bytes().to_vec())
                     .bind(id.as_str())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
@@ -215,7 +220,7 @@ macro_rules! implement_store {
                 .bind(user.disabled)
                 .bind(user.created_at.0)
                 .bind(user.password_changed_at.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(())
@@ -263,7 +268,7 @@ macro_rules! implement_store {
                 .bind(hash.as_str())
                 .bind(at.0)
                 .bind(id.as_str())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
@@ -273,7 +278,7 @@ macro_rules! implement_store {
                 let done = sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
                     .bind(disabled)
                     .bind(id.as_str())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
@@ -282,7 +287,7 @@ macro_rules! implement_store {
             async fn delete_user(&self, id: &UserId) -> Result<bool, StoreError> {
                 let done = sqlx::query("DELETE FROM users WHERE id = $1")
                     .bind(id.as_str())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
@@ -305,7 +310,7 @@ macro_rules! implement_store {
                 .bind(code.auth_time.0)
                 .bind(code.issued_at.0)
                 .bind(code.expires_at.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(())
@@ -317,7 +322,7 @@ macro_rules! implement_store {
                 now: UnixTime,
                 check: GrantCheck<'_, CodeRecord>,
             ) -> Result<Redemption, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
                 // The conditional update is the single-use guarantee: one caller
                 // wins, the others wait for its commit and find the code used.
                 let won = sqlx::query_as::<_, CodeRow>(
@@ -374,7 +379,7 @@ macro_rules! implement_store {
                 family: &FamilyRecord,
                 first: Option<&RefreshRecord>,
             ) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
                 $steps::insert_family(&mut tx, family).await?;
                 if let Some(first) = first {
                     $steps::insert_refresh(&mut tx, first, None).await?;
@@ -388,20 +393,27 @@ macro_rules! implement_store {
                 hash: &TokenHash,
                 now: UnixTime,
                 reuse_interval: Seconds,
-                check: GrantCheck<'_, RefreshRecord>,
+                live_until: UnixTime,
+                check: SuccessorCheck<'_>,
             ) -> Result<Rotation, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
                 // Lock order: the family first, then its tokens, on every path
                 // (a revocation does the same), so concurrent presentations of
                 // one family queue here instead of deadlocking on each other.
-                sqlx::query(
-                    "UPDATE token_families SET live_until = live_until \
-                     WHERE family = (SELECT family FROM refresh_tokens WHERE hash = $1)",
+                // A live family is extended to cover what this rotation issues;
+                // a refusal or failure below rolls that back with the rest.
+                let family: Option<Option<i64>> = sqlx::query_scalar(
+                    "UPDATE token_families SET live_until = CASE \
+                     WHEN revoked_at IS NULL AND live_until < $2 THEN $2 ELSE live_until END \
+                     WHERE family = (SELECT family FROM refresh_tokens WHERE hash = $1) \
+                     RETURNING revoked_at",
                 )
                 .bind(hash.0.to_vec())
-                .execute(&mut *tx)
+                .bind(live_until.0)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(interpret)?;
+                let family_live = matches!(family, Some(None));
                 // One caller spends the token; the others find it spent.
                 let won = sqlx::query_as::<_, RefreshRow>(
                     "UPDATE refresh_tokens SET used_at = $1 \
@@ -414,22 +426,20 @@ macro_rules! implement_store {
                 .map_err(interpret)?;
                 if let Some(row) = won {
                     let record = RefreshRecord::try_from(row)?;
-                    let step = match check(&record) {
-                        Ok(step) => step,
+                    let next = match check(&record) {
+                        Ok(next) => next,
                         Err(refused) => {
                             tx.rollback().await.map_err(interpret)?;
                             return Ok(Spend::Refused(refused));
                         }
                     };
-                    if !$steps::extend_family(&mut tx, &record.family, step.live_until).await? {
-                        // Revoked meanwhile (or never recorded): end every token of it.
+                    if !family_live {
+                        // Revoked (or never recorded): end every token of it.
                         $steps::revoke_family_in(&mut tx, &record.family, now).await?;
                         tx.commit().await.map_err(interpret)?;
                         return Ok(Spend::Replayed(record));
                     }
-                    if let Some(next) = &step.refresh {
-                        $steps::insert_refresh(&mut tx, next, Some(hash)).await?;
-                    }
+                    $steps::insert_refresh(&mut tx, &next, Some(hash)).await?;
                     tx.commit().await.map_err(interpret)?;
                     return Ok(Spend::Spent(record));
                 }
@@ -443,13 +453,11 @@ macro_rules! implement_store {
                     return Ok(Spend::Unknown);
                 };
                 let within_interval = reuse_interval.0 > 0
+                    && family_live
                     && row.revoked_at.is_none()
                     && row.used_at.is_some_and(|used| now.0 - used <= reuse_interval.0);
                 let record = RefreshRecord::try_from(row)?;
-                if within_interval
-                    && let Ok(step) = check(&record)
-                    && let Some(next) = &step.refresh
-                {
+                if within_interval && let Ok(next) = check(&record) {
                     // The successor must still be unused: a used one proves the
                     // client received it, and then this is a replay.
                     let replaced = sqlx::query(
@@ -462,8 +470,8 @@ macro_rules! implement_store {
                     .await
                     .map_err(interpret)?
                     .rows_affected();
-                    if replaced == 1 && $steps::extend_family(&mut tx, &record.family, step.live_until).await? {
-                        $steps::insert_refresh(&mut tx, next, Some(hash)).await?;
+                    if replaced == 1 {
+                        $steps::insert_refresh(&mut tx, &next, Some(hash)).await?;
                         tx.commit().await.map_err(interpret)?;
                         return Ok(Spend::Spent(record));
                     }
@@ -476,7 +484,7 @@ macro_rules! implement_store {
             }
 
             async fn revoke_family(&self, family: &TokenHash, now: UnixTime) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
                 let live = $steps::revoke_family_in(&mut tx, family, now).await?;
                 tx.commit().await.map_err(interpret)?;
                 Ok(live)
@@ -512,7 +520,7 @@ macro_rules! implement_store {
 
             async fn revoke_refresh_of(&self, holder: RefreshHolder<'_>, now: UnixTime) -> Result<u64, StoreError> {
                 let (user, client) = holder.filter();
-                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
                 let families = sqlx::query(
                     "UPDATE token_families SET revoked_at = $1 \
                      WHERE ($2 IS NULL OR user_id = $2) AND ($3 IS NULL OR client_id = $3) \
@@ -555,7 +563,7 @@ macro_rules! implement_store {
                 .bind(client.as_str())
                 .bind(expires_at.0)
                 .bind(now.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?
                 .rows_affected()
@@ -592,7 +600,7 @@ macro_rules! implement_store {
                 .bind(key.0.to_vec())
                 .bind(now.0)
                 .bind(window_end.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(())
@@ -601,7 +609,7 @@ macro_rules! implement_store {
             async fn throttle_clear(&self, key: &TokenHash) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM throttle_windows WHERE key = $1")
                     .bind(key.0.to_vec())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(interpret)?;
                 Ok(())
@@ -624,7 +632,7 @@ macro_rules! implement_store {
                 ] {
                     *count = sqlx::query(sql)
                         .bind(before)
-                        .execute(&self.pool)
+                        .execute(&self.writer)
                         .await
                         .map_err(interpret)?
                         .rows_affected();
@@ -640,7 +648,7 @@ macro_rules! implement_store {
                 .bind(session.user_id.as_str())
                 .bind(session.auth_time.0)
                 .bind(session.expires_at.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(())
@@ -659,7 +667,7 @@ macro_rules! implement_store {
             async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM sessions WHERE hash = $1")
                     .bind(hash.0.to_vec())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(interpret)?;
                 Ok(())
@@ -668,7 +676,7 @@ macro_rules! implement_store {
             async fn delete_sessions_of(&self, user: &UserId) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM sessions WHERE user_id = $1")
                     .bind(user.as_str())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(interpret)?;
                 Ok(())
@@ -698,7 +706,7 @@ macro_rules! implement_store {
                 let done = sqlx::query("DELETE FROM consents WHERE user_id = $1 AND client_id = $2")
                     .bind(user.as_str())
                     .bind(client.as_str())
-                    .execute(&self.pool)
+                    .execute(&self.writer)
                     .await
                     .map_err(interpret)?;
                 Ok(done.rows_affected() == 1)
@@ -733,7 +741,7 @@ macro_rules! implement_store {
                 .bind(client.as_str())
                 .bind(scope.to_string())
                 .bind(at.0)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
                 Ok(())
@@ -750,7 +758,7 @@ macro_rules! implement_store {
             }
 
             async fn bootstrap_keys(&self, keys: &[KeyRecord]) -> Result<bool, StoreError> {
-                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
                 // Concurrent starters race on this primary key; the loser inserts nothing.
                 let first = sqlx::query(
                     "INSERT INTO store_events (name, created_at) VALUES ('keys_bootstrapped', $1) \
@@ -774,7 +782,7 @@ macro_rules! implement_store {
             }
 
             async fn apply_rotation(&self, plan: &RotationPlan) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await.map_err(interpret)?;
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
                 if let Some((kid, at)) = &plan.promote {
                     let promoted = sqlx::query(
                         "UPDATE signing_keys SET activates_at = $1 \
@@ -882,27 +890,6 @@ macro_rules! transaction_steps {
                 .await
                 .map_err(interpret)?;
                 Ok(())
-            }
-
-            /// Pushes a live family's `live_until` to at least `until`; `false`
-            /// when the family is revoked or unknown. The row lock it takes
-            /// orders this rotation against a concurrent revocation.
-            pub(super) async fn extend_family(
-                tx: &mut sqlx::Transaction<'_, $db>,
-                family: &TokenHash,
-                until: UnixTime,
-            ) -> Result<bool, StoreError> {
-                Ok(sqlx::query(
-                    "UPDATE token_families SET live_until = CASE WHEN live_until < $1 THEN $1 ELSE live_until END \
-                     WHERE family = $2 AND revoked_at IS NULL",
-                )
-                .bind(until.0)
-                .bind(family.0.to_vec())
-                .execute(&mut **tx)
-                .await
-                .map_err(interpret)?
-                .rows_affected()
-                    == 1)
             }
 
             /// Revokes a family and every refresh token of it; `true` if the

@@ -417,14 +417,11 @@ mod sign_in {
     /// check call stores a token of its own.
     fn successor_of(
         family: &'static str,
-    ) -> impl Fn(&RefreshRecord) -> Result<FamilyStep, TokenError> + Send + Sync {
+    ) -> impl Fn(&RefreshRecord) -> Result<RefreshRecord, TokenError> + Send + Sync {
         let calls = std::sync::atomic::AtomicU32::new(0);
         move |_| {
             let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(FamilyStep {
-                refresh: Some(refresh_of(&format!("{family}-next-{n}"), family, 5000)),
-                live_until: UnixTime(5000),
-            })
+            Ok(refresh_of(&format!("{family}-next-{n}"), family, 5000))
         }
     }
 
@@ -448,6 +445,7 @@ mod sign_in {
                                     &TokenHash::of(family),
                                     UnixTime(200),
                                     Seconds(0),
+                                    UnixTime(5000),
                                     &*check,
                                 )
                                 .await
@@ -490,9 +488,13 @@ mod sign_in {
         each_store(|store| async move {
             start(&*store, "f", "t0").await;
             let refused = store
-                .rotate_refresh(&TokenHash::of("t0"), UnixTime(200), Seconds(0), &|_| {
-                    Err(TokenError::InvalidScope("wider".into()))
-                })
+                .rotate_refresh(
+                    &TokenHash::of("t0"),
+                    UnixTime(200),
+                    Seconds(0),
+                    UnixTime(5000),
+                    &|_| Err(TokenError::InvalidScope("wider".into())),
+                )
                 .await
                 .unwrap();
             assert_eq!(
@@ -506,23 +508,29 @@ mod sign_in {
                 .unwrap();
             assert!(!stored.spent, "a refused request leaves the token usable");
 
-            let next = |name: &'static str| {
-                move |_: &RefreshRecord| {
-                    Ok(FamilyStep {
-                        refresh: Some(refresh_of(name, "f", 5000)),
-                        live_until: UnixTime(5000),
-                    })
-                }
-            };
+            let next =
+                |name: &'static str| move |_: &RefreshRecord| Ok(refresh_of(name, "f", 5000));
             let interval = Seconds(30);
             let first = store
-                .rotate_refresh(&TokenHash::of("t0"), UnixTime(200), interval, &next("t1"))
+                .rotate_refresh(
+                    &TokenHash::of("t0"),
+                    UnixTime(200),
+                    interval,
+                    UnixTime(5000),
+                    &next("t1"),
+                )
                 .await
                 .unwrap();
             assert!(matches!(first, Spend::Spent(_)));
             // The response with t1 was lost: within the interval t0 again gets t1'.
             let again = store
-                .rotate_refresh(&TokenHash::of("t0"), UnixTime(210), interval, &next("t1b"))
+                .rotate_refresh(
+                    &TokenHash::of("t0"),
+                    UnixTime(210),
+                    interval,
+                    UnixTime(5000),
+                    &next("t1b"),
+                )
                 .await
                 .unwrap();
             assert!(matches!(again, Spend::Spent(_)), "{again:?}");
@@ -535,12 +543,24 @@ mod sign_in {
             assert!(store.family_live(&TokenHash::of("f")).await.unwrap());
             // t1b is used: now t0 is a replay even within the interval.
             let used = store
-                .rotate_refresh(&TokenHash::of("t1b"), UnixTime(215), interval, &next("t2"))
+                .rotate_refresh(
+                    &TokenHash::of("t1b"),
+                    UnixTime(215),
+                    interval,
+                    UnixTime(5000),
+                    &next("t2"),
+                )
                 .await
                 .unwrap();
             assert!(matches!(used, Spend::Spent(_)));
             let replay = store
-                .rotate_refresh(&TokenHash::of("t0"), UnixTime(220), interval, &next("t1c"))
+                .rotate_refresh(
+                    &TokenHash::of("t0"),
+                    UnixTime(220),
+                    interval,
+                    UnixTime(5000),
+                    &next("t1c"),
+                )
                 .await
                 .unwrap();
             assert!(matches!(replay, Spend::Replayed(_)), "{replay:?}");
@@ -617,12 +637,13 @@ mod sign_in {
                 .unwrap();
             let successor = refresh("live", 5000);
             let rotated = store
-                .rotate_refresh(&TokenHash::of("old"), UnixTime(150), Seconds(0), &|_| {
-                    Ok(FamilyStep {
-                        refresh: Some(successor.clone()),
-                        live_until: UnixTime(5000),
-                    })
-                })
+                .rotate_refresh(
+                    &TokenHash::of("old"),
+                    UnixTime(150),
+                    Seconds(0),
+                    UnixTime(5000),
+                    &|_| Ok(successor.clone()),
+                )
                 .await
                 .unwrap();
             assert!(matches!(rotated, Spend::Spent(_)), "{rotated:?}");

@@ -5,6 +5,7 @@
 //! gets its own database, dropped at the end.
 
 pub mod browser;
+pub mod cluster;
 pub mod id_token;
 #[cfg(feature = "server")]
 mod in_process;
@@ -53,30 +54,37 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// Creates an empty database of `kind`.
     pub async fn new(kind: StoreKind) -> Self {
-        let dir = tempfile::tempdir().expect("temporary directory");
         match kind {
-            StoreKind::Sqlite => TestDatabase {
-                url: format!("sqlite:{}", dir.path().join("portcullis.db").display()),
-                dir,
-                postgres: None,
-            },
-            StoreKind::Postgres => {
-                let admin_url = std::env::var(POSTGRES_ENV).expect("PORTCULLIS_TEST_DATABASE_URL");
-                let name = format!("portcullis_test_{}", random_suffix());
-                let mut conn = sqlx::PgConnection::connect(&admin_url)
-                    .await
-                    .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} does not answer: {e}"));
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let url = with_database(&admin_url, &name);
+            StoreKind::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
                 TestDatabase {
-                    url,
+                    url: format!("sqlite:{}", dir.path().join("portcullis.db").display()),
                     dir,
-                    postgres: Some((admin_url, name)),
+                    postgres: None,
                 }
             }
+            StoreKind::Postgres => {
+                let admin_url = std::env::var(POSTGRES_ENV).expect("PORTCULLIS_TEST_DATABASE_URL");
+                Self::on_postgres(&admin_url).await
+            }
+        }
+    }
+
+    /// Creates an empty database on the PostgreSQL server of `admin_url`.
+    pub async fn on_postgres(admin_url: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let name = format!("portcullis_test_{}", random_suffix());
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} does not answer: {e}"));
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        TestDatabase {
+            url: with_database(admin_url, &name),
+            dir,
+            postgres: Some((admin_url.to_owned(), name)),
         }
     }
 }

@@ -7,7 +7,6 @@ use crate::grant::authorization_code::{CodeRecord, TokenHash};
 use crate::grant::{
     Decided, GrantError, Grants, Issuance, id_token_for, require_active_user, settle,
 };
-use crate::store::FamilyStep;
 use crate::user::UserId;
 use crate::{
     Client, ClientId, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime, random,
@@ -42,6 +41,9 @@ pub async fn issue(
     }
     let policy = grants.policy;
     let decided = Decided::new();
+    // What this rotation issues lives until the later of the successor's
+    // and the access token's expiry; the family is extended to cover it.
+    let live_until = (now + policy.refresh_token_lifetime).max(now + policy.access_token_lifetime);
     let check = |record: &RefreshRecord| {
         let (scope, next) = rotate(
             record,
@@ -59,12 +61,9 @@ pub async fn issue(
             Some(&record.family),
             now,
         )?;
-        let step = FamilyStep {
-            refresh: Some(next.record.clone()),
-            live_until: next.record.expires_at.max(UnixTime(access.claims.exp)),
-        };
+        let successor = next.record.clone();
         decided.keep((access, next.token));
-        Ok(step)
+        Ok(successor)
     };
     let rotated = grants
         .store
@@ -72,6 +71,7 @@ pub async fn issue(
             &TokenHash::of(&request.refresh_token),
             now,
             policy.refresh_reuse_interval,
+            live_until,
             &check,
         )
         .await?;

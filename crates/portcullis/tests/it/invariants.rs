@@ -6,6 +6,7 @@
 //! `/userinfo` and `/introspect`.
 
 use portcullis_testkit::browser::{Browser, PKCE_VERIFIER, authorize_url};
+use portcullis_testkit::cluster::PrivateCluster;
 use portcullis_testkit::{TestDatabase, TestServer, store_kinds};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -504,5 +505,91 @@ async fn userinfo_takes_only_tokens_meant_for_this_issuer() {
         // Without a resource, an openid token is for this issuer too.
         let (for_us, _) = sign_in(&f, &[]).await;
         assert_eq!(userinfo(&f, &for_us).await, StatusCode::OK);
+    }
+}
+
+/// Fails if a refresh cut off by a database outage spent its token (the
+/// retry after recovery would be refused and end the sign-in), or if any
+/// refresh was refused rather than failed while the database was down.
+#[tokio::test]
+async fn a_postgresql_outage_during_a_burst_of_refreshes_loses_no_sign_in() {
+    const FAMILIES: usize = 20;
+    if std::env::var_os(portcullis_testkit::POSTGRES_ENV).is_none() {
+        eprintln!("skipped: PostgreSQL is not configured for the tests");
+        return;
+    }
+    let Some(cluster) = PrivateCluster::start() else {
+        return;
+    };
+    let db = TestDatabase::on_postgres(&cluster.url).await;
+    // The interval covers the one case a transaction cannot: a commit whose
+    // answer the outage swallowed.
+    let settings = [("PORTCULLIS_REFRESH_REUSE_INTERVAL", "5m")];
+    let f = fixture(&db, &settings).await;
+    let mut tokens = Vec::new();
+    for _ in 0..FAMILIES {
+        tokens.push(sign_in(&f, &[]).await.1);
+    }
+    let url = format!("{}/token", f.server.url);
+    let burst: Vec<_> = tokens
+        .iter()
+        .map(|first| {
+            let (url, app, mut current) = (url.clone(), f.app.clone(), first.clone());
+            tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                loop {
+                    let response = http
+                        .post(&url)
+                        .basic_auth(&app.0, Some(&app.1))
+                        .form(&[
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", current.as_str()),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = response.status();
+                    let body: Value = response.json().await.unwrap();
+                    match body["refresh_token"].as_str() {
+                        Some(next) => current = next.to_owned(),
+                        None if status == StatusCode::SERVICE_UNAVAILABLE => {
+                            return (current, Ok(()));
+                        }
+                        None => return (current, Err(format!("{status}: {body}"))),
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    cluster.crash();
+    let mut latest = Vec::new();
+    for task in burst {
+        let (known, ended) = task.await.unwrap();
+        assert_eq!(
+            ended,
+            Ok(()),
+            "a refresh was refused, not failed, during the outage"
+        );
+        latest.push(known);
+    }
+    cluster.resume();
+    for (n, known) in latest.iter().enumerate() {
+        // The pool finds its connections dead after the restart: 503s until
+        // it has new ones, then the refresh must go through.
+        let mut outcome = refresh(&f, known).await;
+        for _ in 0..50 {
+            if outcome.0 != StatusCode::SERVICE_UNAVAILABLE {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            outcome = refresh(&f, known).await;
+        }
+        assert_eq!(
+            outcome.0,
+            StatusCode::OK,
+            "family {n} was lost to the outage: {}",
+            outcome.1
+        );
     }
 }

@@ -205,7 +205,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stores an authorization code.
     async fn insert_code(&self, code: &CodeRecord) -> Result<(), StoreError>;
-    /// Redeems a code in one transaction: marks it used, asks `check`, and
+    /// Redeems a code in one transaction: marks it used (only while its user
+    /// exists and is enabled; otherwise it is refused), asks `check`, and
     /// stores the family it starts with its first refresh token. Of
     /// concurrent callers one gets [`Spend::Spent`]; a refused check
     /// changes nothing; a code used before revokes its family, so the
@@ -225,7 +226,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         first: Option<&RefreshRecord>,
     ) -> Result<(), StoreError>;
     /// Rotates a refresh token in one transaction: locks its family, marks
-    /// the token used, asks `check` for the successor, stores it and extends
+    /// the token used (only while its user exists and is enabled; otherwise
+    /// it is refused), asks `check` for the successor, stores it and extends
     /// the family to `live_until` (the latest expiry of what the rotation
     /// issues). Of concurrent callers one gets [`Spend::Spent`]; a refused
     /// check changes nothing; a failure anywhere leaves the token unspent. A

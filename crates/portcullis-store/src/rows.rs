@@ -170,6 +170,7 @@ pub(crate) struct CodeRow {
     pub auth_time: i64,
     pub issued_at: i64,
     pub expires_at: i64,
+    pub used_at: Option<i64>,
 }
 
 impl TryFrom<CodeRow> for CodeRecord {

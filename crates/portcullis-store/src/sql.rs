@@ -12,7 +12,7 @@ use portcullis_core::store::{
 use portcullis_core::user::{User, UserId};
 use portcullis_core::{
     Client, ClientId, KeyRecord, RotationPlan, ScopeSet, Seconds, SecretHash, Store, StoreError,
-    UnixTime,
+    TokenError, UnixTime,
 };
 use sqlx::{PgPool, SqlitePool};
 
@@ -48,6 +48,9 @@ fn interpret(err: sqlx::Error) -> StoreError {
         other => StoreError::Unavailable(other.to_string()),
     }
 }
+
+/// A code or refresh token of a disabled or deleted user: refused, nothing spent.
+const NO_USER: TokenError = TokenError::InvalidGrant("the user can no longer sign in");
 
 const INSERT_KEY: &str = "INSERT INTO signing_keys \
      (kid, alg, public_jwk, sealed_private, created_at, activates_at, expires_at) \
@@ -327,7 +330,9 @@ macro_rules! implement_store {
                 // wins, the others wait for its commit and find the code used.
                 let won = sqlx::query_as::<_, CodeRow>(
                     "UPDATE authorization_codes SET used_at = $1 \
-                     WHERE hash = $2 AND used_at IS NULL RETURNING *",
+                     WHERE hash = $2 AND used_at IS NULL AND EXISTS \
+                     (SELECT 1 FROM users u WHERE u.id = authorization_codes.user_id AND NOT u.disabled) \
+                     RETURNING *",
                 )
                 .bind(now.0)
                 .bind(hash.0.to_vec())
@@ -366,6 +371,11 @@ macro_rules! implement_store {
                     tx.rollback().await.map_err(interpret)?;
                     return Ok(Spend::Unknown);
                 };
+                if row.used_at.is_none() {
+                    // Unspent, so its user is disabled or deleted.
+                    tx.rollback().await.map_err(interpret)?;
+                    return Ok(Spend::Refused(NO_USER));
+                }
                 let record = CodeRecord::try_from(row)?;
                 // A replay: what the first redemption issued is revoked
                 // (RFC 6749 section 4.1.2), committed although the request fails.
@@ -417,7 +427,9 @@ macro_rules! implement_store {
                 // One caller spends the token; the others find it spent.
                 let won = sqlx::query_as::<_, RefreshRow>(
                     "UPDATE refresh_tokens SET used_at = $1 \
-                     WHERE hash = $2 AND used_at IS NULL AND revoked_at IS NULL RETURNING *",
+                     WHERE hash = $2 AND used_at IS NULL AND revoked_at IS NULL AND EXISTS \
+                     (SELECT 1 FROM users u WHERE u.id = refresh_tokens.user_id AND NOT u.disabled) \
+                     RETURNING *",
                 )
                 .bind(now.0)
                 .bind(hash.0.to_vec())
@@ -452,6 +464,11 @@ macro_rules! implement_store {
                     tx.rollback().await.map_err(interpret)?;
                     return Ok(Spend::Unknown);
                 };
+                if row.used_at.is_none() && row.revoked_at.is_none() {
+                    // Unspent, so its user is disabled or deleted.
+                    tx.rollback().await.map_err(interpret)?;
+                    return Ok(Spend::Refused(NO_USER));
+                }
                 let within_interval = reuse_interval.0 > 0
                     && family_live
                     && row.revoked_at.is_none()

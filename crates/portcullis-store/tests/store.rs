@@ -343,6 +343,7 @@ mod sign_in {
     #[tokio::test]
     async fn a_code_is_redeemed_once_even_by_concurrent_callers() {
         each_store(|store| async move {
+            user_u1(&*store).await;
             let record = code("the-code");
             store.insert_code(&record).await.unwrap();
             let attempts: Vec<_> = (0..8)
@@ -377,6 +378,24 @@ mod sign_in {
             );
         })
         .await;
+    }
+
+    /// The user `u1` the codes and tokens of these tests belong to: a spend
+    /// happens only while its user exists and is enabled.
+    async fn user_u1(store: &dyn Store) {
+        use portcullis_core::password::PasswordHash;
+        use portcullis_core::user::{User, Username};
+        let user = User {
+            id: UserId::from_stored("u1".into()),
+            username: Username::parse("u1").unwrap(),
+            profile: Default::default(),
+            password_hash: PasswordHash::from_stored("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into())
+                .unwrap(),
+            disabled: false,
+            created_at: UnixTime(1),
+            password_changed_at: UnixTime(1),
+        };
+        store.insert_user(&user).await.unwrap();
     }
 
     fn no_refresh(_: &CodeRecord) -> Result<FamilyStep, TokenError> {
@@ -432,6 +451,7 @@ mod sign_in {
     #[tokio::test]
     async fn concurrent_rotations_of_one_token_leave_one_winner_and_a_dead_family() {
         each_store(|store| async move {
+            user_u1(&*store).await;
             for round in 0..20 {
                 let family: &'static str = Box::leak(format!("family-{round}").into_boxed_str());
                 start(&*store, family, family).await;
@@ -486,6 +506,7 @@ mod sign_in {
     #[tokio::test]
     async fn a_refused_rotation_changes_nothing_and_the_reuse_interval_replaces_a_lost_successor() {
         each_store(|store| async move {
+            user_u1(&*store).await;
             start(&*store, "f", "t0").await;
             let refused = store
                 .rotate_refresh(
@@ -507,6 +528,21 @@ mod sign_in {
                 .unwrap()
                 .unwrap();
             assert!(!stored.spent, "a refused request leaves the token usable");
+            // A disabled user's token is refused and stays unspent.
+            let u1 = UserId::from_stored("u1".into());
+            store.set_user_disabled(&u1, true).await.unwrap();
+            let disabled = store
+                .rotate_refresh(
+                    &TokenHash::of("t0"),
+                    UnixTime(200),
+                    Seconds(0),
+                    UnixTime(5000),
+                    &|_| Ok(refresh_of("never", "f", 5000)),
+                )
+                .await
+                .unwrap();
+            assert!(matches!(disabled, Spend::Refused(_)), "{disabled:?}");
+            store.set_user_disabled(&u1, false).await.unwrap();
 
             let next =
                 |name: &'static str| move |_: &RefreshRecord| Ok(refresh_of(name, "f", 5000));
@@ -610,6 +646,7 @@ mod sign_in {
     async fn cleanup_deletes_only_what_expired_and_keeps_codes_for_replay_detection() {
         use portcullis_core::store::{CODE_KEPT_AFTER_EXPIRY, Cleanup};
         each_store(|store| async move {
+            user_u1(&*store).await;
             let user = UserId::from_stored("u1".into());
             let spa = ClientId::parse("spa").unwrap();
             // Code "the-code" expires at 160.

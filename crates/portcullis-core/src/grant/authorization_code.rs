@@ -9,9 +9,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 
 use crate::access_token::AccessTokenGrant;
 use crate::authorization_request::AuthorizationRequest;
-use crate::grant::{
-    Decided, GrantError, Grants, Issuance, id_token_for, refresh_token, require_active_user, settle,
-};
+use crate::grant::{Decided, GrantError, Grants, Issuance, id_token_for, refresh_token, settle};
 use crate::pkce::CodeChallenge;
 use crate::store::FamilyStep;
 use crate::user::UserId;
@@ -171,7 +169,6 @@ pub async fn issue(
         "the code has already been used",
     )?;
     let (access, refresh_token) = decided.take("the code is not valid")?;
-    require_active_user(grants.store, &record.user_id, &record.hash, now).await?;
     Ok(Issuance {
         id_token: id_token_for(
             client,

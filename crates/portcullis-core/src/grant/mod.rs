@@ -14,7 +14,6 @@ pub mod refresh_token;
 use serde_json::{Map, Value};
 
 use crate::access_token::AccessTokenGrant;
-use crate::grant::authorization_code::TokenHash;
 use crate::password::Password;
 use crate::sign_in::PasswordSignIn;
 use crate::store::Spend;
@@ -229,23 +228,6 @@ pub(crate) fn settle<R>(
         Spend::Refused(refused) => Err(refused.into()),
         Spend::Replayed(_) => Err(GrantError::Replayed(replayed)),
         Spend::Unknown => Err(TokenError::InvalidGrant(unknown).into()),
-    }
-}
-
-/// A disabled or deleted user gets no more tokens: the family just spent for
-/// them is revoked (disabling revokes it too; this closes the race).
-pub(crate) async fn require_active_user(
-    store: &dyn Store,
-    user: &UserId,
-    family: &TokenHash,
-    now: UnixTime,
-) -> Result<(), GrantError> {
-    match store.user(user).await? {
-        Some(user) if !user.disabled => Ok(()),
-        _ => {
-            store.revoke_family(family, now).await?;
-            Err(TokenError::InvalidGrant("the user can no longer sign in").into())
-        }
     }
 }
 

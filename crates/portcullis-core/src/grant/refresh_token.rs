@@ -4,9 +4,7 @@
 
 use crate::access_token::AccessTokenGrant;
 use crate::grant::authorization_code::{CodeRecord, TokenHash};
-use crate::grant::{
-    Decided, GrantError, Grants, Issuance, id_token_for, require_active_user, settle,
-};
+use crate::grant::{Decided, GrantError, Grants, Issuance, id_token_for, settle};
 use crate::user::UserId;
 use crate::{
     Client, ClientId, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime, random,
@@ -81,7 +79,6 @@ pub async fn issue(
         "the refresh token is no longer valid",
     )?;
     let (access, token) = decided.take("the refresh token is not valid")?;
-    require_active_user(grants.store, &record.user_id, &record.family, now).await?;
     Ok(Issuance {
         id_token: id_token_for(
             client,

@@ -5,10 +5,24 @@ use serde::Serialize;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::grant::TokenPolicy;
-use crate::grant::authorization_code::TokenHash;
+use crate::token_hash::TokenHash;
 use crate::user::UserId;
 use crate::{Client, ClientId, Resource, ScopeSet, Seconds, TokenError, UnixTime, random};
+
+/// What the server decides for every token it issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// The issuer URL (`iss`), also the audience of last resort and of
+    /// tokens for `/userinfo`.
+    pub issuer: String,
+    /// Access token lifetime.
+    pub access_token_lifetime: Seconds,
+    /// How long an unused refresh token lives.
+    pub refresh_token_lifetime: Seconds,
+    /// How long after a rotation the same client may present the rotated
+    /// token again for a fresh successor (0: never; reuse revokes the family).
+    pub refresh_reuse_interval: Seconds,
+}
 
 /// The `grant_id` claim naming a token family.
 pub fn grant_id(family: &TokenHash) -> String {

@@ -4,8 +4,8 @@ use portcullis_jose::Verifier;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::grant::authorization_code::TokenHash;
 use crate::liveness::{NotLive, check_access_token};
+use crate::token_hash::TokenHash;
 use crate::{ClientId, Store, StoreError, UnixTime};
 
 /// The answer of the introspection endpoint.

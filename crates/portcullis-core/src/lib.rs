@@ -30,6 +30,7 @@ pub mod store;
 pub mod throttle;
 pub mod time;
 pub mod token_error;
+pub mod token_hash;
 pub mod user;
 pub mod userinfo;
 

@@ -8,8 +8,8 @@
 
 use portcullis_jose::Verifier;
 
-use crate::grant::authorization_code::TokenHash;
 use crate::liveness::{NotLive, check_access_token};
+use crate::token_hash::TokenHash;
 use crate::{ClientId, Store, StoreError, UnixTime};
 
 /// Who asks for the revocation.

@@ -1,7 +1,7 @@
 //! Browser sessions: who signed in, when, until when. The cookie carries a
 //! random token; only its SHA-256 is stored.
 
-use crate::grant::authorization_code::TokenHash;
+use crate::token_hash::TokenHash;
 use crate::user::{User, UserId};
 use crate::{Seconds, UnixTime, random};
 

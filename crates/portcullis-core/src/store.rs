@@ -3,14 +3,63 @@
 
 use async_trait::async_trait;
 
-use crate::grant::authorization_code::{CodeRecord, TokenHash};
-use crate::grant::refresh_token::RefreshRecord;
 use crate::password::PasswordHash;
+use crate::pkce::CodeChallenge;
 use crate::session::SessionRecord;
+use crate::token_hash::TokenHash;
 use crate::user::{User, UserId};
 use crate::{
     Client, ClientId, KeyRecord, RotationPlan, ScopeSet, SecretHash, TokenError, UnixTime,
 };
+
+/// What a code stands for, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    /// SHA-256 of the code.
+    pub hash: TokenHash,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user who authorized it.
+    pub user_id: UserId,
+    /// The redirect URI it was sent to.
+    pub redirect_uri: String,
+    /// Whether the authorization request named the redirect URI (then the
+    /// token request must repeat it).
+    pub redirect_uri_sent: bool,
+    /// The granted scope.
+    pub scope: ScopeSet,
+    /// The request's `nonce`, for the ID token.
+    pub nonce: Option<String>,
+    /// The PKCE challenge.
+    pub code_challenge: CodeChallenge,
+    /// When the user authenticated (`auth_time`).
+    pub auth_time: UnixTime,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// After this, it is refused.
+    pub expires_at: UnixTime,
+}
+
+/// A stored refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// SHA-256 of the token.
+    pub hash: TokenHash,
+    /// The sign-in it descends from (the hash of its authorization code).
+    pub family: TokenHash,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user.
+    pub user_id: UserId,
+    /// The scope it may grant (never widened).
+    pub scope: ScopeSet,
+    /// When the user authenticated.
+    pub auth_time: UnixTime,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// After this, it is refused.
+    pub expires_at: UnixTime,
+}
 
 /// A sign-in grant: the family its refresh tokens and access tokens share
 /// (the `grant_id` of its access tokens).

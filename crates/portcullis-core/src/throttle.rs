@@ -4,7 +4,7 @@
 //! so the refusal reveals nothing. Accounts created on the sign-up page are
 //! counted per address the same way.
 
-use crate::grant::authorization_code::TokenHash;
+use crate::token_hash::TokenHash;
 use crate::{Seconds, Store, StoreError, UnixTime};
 
 /// How many failures a key may have per window.

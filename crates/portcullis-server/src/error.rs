@@ -242,7 +242,7 @@ impl IntoResponse for PageError {
                     fields.push(("state", s));
                 }
                 fields.push(("iss", e.issuer.as_str()));
-                crate::pages::authorize::respond(&e.redirect_uri, e.mode, &fields)
+                crate::pages::html::respond(&e.redirect_uri, e.mode, &fields)
             }
         }
     }

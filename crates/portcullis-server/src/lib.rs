@@ -10,6 +10,7 @@ mod client_address;
 mod client_auth;
 mod client_cache;
 mod clock;
+mod cookies;
 mod endpoints;
 mod error;
 mod form;

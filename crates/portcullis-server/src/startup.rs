@@ -13,9 +13,9 @@ use tokio::net::TcpListener;
 
 use crate::client_cache::ClientCache;
 use crate::clock::system_now;
+use crate::cookies::Cookies;
 use crate::endpoints::discovery;
 use crate::maintenance::{Maintenance, Rotation};
-use crate::pages::html::Cookies;
 use crate::signing_keys::{KeyLoadError, SigningKeys};
 use crate::state::{AppState, Inner};
 use crate::{Settings, router};

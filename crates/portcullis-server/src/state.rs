@@ -10,7 +10,7 @@ use portcullis_core::{Seconds, Store, UnixTime};
 use portcullis_jose::{Algorithm, SigningKey};
 
 use crate::client_cache::ClientCache;
-use crate::pages::html::Cookies;
+use crate::cookies::Cookies;
 use crate::signing_keys::SigningKeys;
 use portcullis_core::throttle::{Throttle, ThrottlePolicy};
 

@@ -1,11 +1,12 @@
 //! Rows as the database returns them, and their conversion into domain values.
 
-use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
-use portcullis_core::grant::refresh_token::RefreshRecord;
 use portcullis_core::password::PasswordHash;
 use portcullis_core::pkce::CodeChallenge;
 use portcullis_core::redirect_uri::RedirectUri;
 use portcullis_core::session::SessionRecord;
+use portcullis_core::store::CodeRecord;
+use portcullis_core::store::RefreshRecord;
+use portcullis_core::token_hash::TokenHash;
 use portcullis_core::user::{Profile, User, UserId, Username};
 use portcullis_core::{
     Client, ClientId, GrantType, KeyRecord, Resource, ScopeSet, SecretHash, StoreError, UnixTime,

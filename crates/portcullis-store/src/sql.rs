@@ -1,14 +1,15 @@
 //! The SQL, written once and instantiated for SQLite and PostgreSQL.
 
 use async_trait::async_trait;
-use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
-use portcullis_core::grant::refresh_token::RefreshRecord;
 use portcullis_core::password::PasswordHash;
 use portcullis_core::session::SessionRecord;
+use portcullis_core::store::CodeRecord;
+use portcullis_core::store::RefreshRecord;
 use portcullis_core::store::{
     CODE_KEPT_AFTER_EXPIRY, Cleanup, FamilyRecord, GrantCheck, Redemption, RefreshHolder, Rotation,
     Spend, StoredRefresh, SuccessorCheck,
 };
+use portcullis_core::token_hash::TokenHash;
 use portcullis_core::user::{User, UserId};
 use portcullis_core::{
     Client, ClientId, KeyRecord, RotationPlan, ScopeSet, Seconds, SecretHash, Store, StoreError,

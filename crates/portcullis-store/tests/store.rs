@@ -315,11 +315,12 @@ mod users {
 mod sign_in {
     use super::*;
     use portcullis_core::TokenError;
-    use portcullis_core::grant::authorization_code::{CodeRecord, TokenHash};
-    use portcullis_core::grant::refresh_token::RefreshRecord;
     use portcullis_core::pkce::CodeChallenge;
     use portcullis_core::session::NewSession;
+    use portcullis_core::store::CodeRecord;
+    use portcullis_core::store::RefreshRecord;
     use portcullis_core::store::{FamilyRecord, FamilyStep, Spend};
+    use portcullis_core::token_hash::TokenHash;
     use portcullis_core::user::UserId;
 
     fn code(code: &str) -> CodeRecord {

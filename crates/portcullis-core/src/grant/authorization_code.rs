@@ -5,66 +5,17 @@
 //! redeemable code. A code is single use; a second redemption is refused and
 //! the caller revokes what the first one issued (RFC 6749 section 4.1.2).
 
-use aws_lc_rs::digest::{SHA256, digest};
-
 use crate::access_token::AccessTokenGrant;
 use crate::authorization_request::AuthorizationRequest;
 use crate::grant::{Decided, GrantError, Grants, Issuance, id_token_for, refresh_token, settle};
-use crate::pkce::CodeChallenge;
+pub use crate::store::CodeRecord;
 use crate::store::FamilyStep;
+pub use crate::token_hash::TokenHash;
 use crate::user::UserId;
-use crate::{
-    Client, ClientId, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime, random,
-};
+use crate::{Client, GrantType, Resource, Seconds, TokenError, UnixTime, random};
 
 /// How long a code may wait before it is redeemed.
 pub const CODE_LIFETIME: Seconds = Seconds(60);
-
-/// The SHA-256 of a code or an opaque token, the only form stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TokenHash(pub [u8; 32]);
-
-impl TokenHash {
-    /// The hash of `token`.
-    pub fn of(token: &str) -> Self {
-        let mut out = [0u8; 32];
-        out.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-        TokenHash(out)
-    }
-
-    /// Reads a stored hash.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
-        bytes.try_into().ok().map(TokenHash)
-    }
-}
-
-/// What a code stands for, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRecord {
-    /// SHA-256 of the code.
-    pub hash: TokenHash,
-    /// The client it was issued to.
-    pub client_id: ClientId,
-    /// The user who authorized it.
-    pub user_id: UserId,
-    /// The redirect URI it was sent to.
-    pub redirect_uri: String,
-    /// Whether the authorization request named the redirect URI (then the
-    /// token request must repeat it).
-    pub redirect_uri_sent: bool,
-    /// The granted scope.
-    pub scope: ScopeSet,
-    /// The request's `nonce`, for the ID token.
-    pub nonce: Option<String>,
-    /// The PKCE challenge.
-    pub code_challenge: CodeChallenge,
-    /// When the user authenticated (`auth_time`).
-    pub auth_time: UnixTime,
-    /// When it was issued.
-    pub issued_at: UnixTime,
-    /// After this, it is refused.
-    pub expires_at: UnixTime,
-}
 
 /// A code to send to the client (once) and its record to store.
 #[derive(Debug, Clone)]
@@ -231,7 +182,9 @@ pub fn check_redemption(
 mod tests {
     use super::*;
     use crate::authorization_request::{Prompt, ResponseMode, ResponseType};
+    use crate::pkce::CodeChallenge;
     use crate::redirect_uri::RedirectUri;
+    use crate::{ClientId, ScopeSet};
 
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";

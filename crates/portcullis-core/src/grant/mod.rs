@@ -18,24 +18,9 @@ use crate::password::Password;
 use crate::sign_in::PasswordSignIn;
 use crate::store::Spend;
 use crate::user::UserId;
-use crate::{
-    Client, ClientId, Resource, ScopeSet, Seconds, Store, StoreError, TokenError, UnixTime,
-};
+use crate::{Client, ClientId, Resource, ScopeSet, Store, StoreError, TokenError, UnixTime};
 
-/// What the server decides for every token it issues.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenPolicy {
-    /// The issuer URL (`iss`), also the audience of last resort and of
-    /// tokens for `/userinfo`.
-    pub issuer: String,
-    /// Access token lifetime.
-    pub access_token_lifetime: Seconds,
-    /// How long an unused refresh token lives.
-    pub refresh_token_lifetime: Seconds,
-    /// How long after a rotation the same client may present the rotated
-    /// token again for a fresh successor (0: never; reuse revokes the family).
-    pub refresh_reuse_interval: Seconds,
-}
+pub use crate::access_token::TokenPolicy;
 
 /// What every grant may use.
 #[derive(Debug, Clone, Copy)]

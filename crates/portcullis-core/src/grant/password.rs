@@ -3,11 +3,11 @@
 //! tutorials Portcullis replaces rely on it.
 
 use crate::access_token::AccessTokenGrant;
-use crate::grant::authorization_code::TokenHash;
 use crate::grant::{GrantError, Grants, Issuance, id_token_for, refresh_token};
 use crate::password::Password;
 use crate::sign_in::SignInRefused;
 use crate::store::FamilyRecord;
+use crate::token_hash::TokenHash;
 use crate::{Client, GrantType, Resource, ScopeSet, TokenError, UnixTime, random};
 
 /// A token request with a user's password.

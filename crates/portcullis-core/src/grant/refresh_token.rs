@@ -3,8 +3,10 @@
 //! its whole family, since either the client or an attacker holds a copy.
 
 use crate::access_token::AccessTokenGrant;
-use crate::grant::authorization_code::{CodeRecord, TokenHash};
 use crate::grant::{Decided, GrantError, Grants, Issuance, id_token_for, settle};
+use crate::store::CodeRecord;
+pub use crate::store::RefreshRecord;
+use crate::token_hash::TokenHash;
 use crate::user::UserId;
 use crate::{
     Client, ClientId, GrantType, Resource, ScopeSet, Seconds, TokenError, UnixTime, random,
@@ -90,27 +92,6 @@ pub async fn issue(
         access: Some(access),
         refresh_token: Some(token),
     })
-}
-
-/// A stored refresh token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefreshRecord {
-    /// SHA-256 of the token.
-    pub hash: TokenHash,
-    /// The sign-in it descends from (the hash of its authorization code).
-    pub family: TokenHash,
-    /// The client it was issued to.
-    pub client_id: ClientId,
-    /// The user.
-    pub user_id: UserId,
-    /// The scope it may grant (never widened).
-    pub scope: ScopeSet,
-    /// When the user authenticated.
-    pub auth_time: UnixTime,
-    /// When it was issued.
-    pub issued_at: UnixTime,
-    /// After this, it is refused.
-    pub expires_at: UnixTime,
 }
 
 /// A refresh token to return (once) and its record to store.

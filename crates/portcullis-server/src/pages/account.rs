@@ -14,8 +14,7 @@ use portcullis_core::user::User;
 use std::net::SocketAddr;
 
 use super::html::{self, AccountPage};
-use super::login::{Requesting, login_page};
-use super::{current_session, read_form, set_cookie};
+use super::{Requesting, current_session, login_page, read_form, set_cookie};
 use crate::clock::system_now;
 use crate::error::PageError;
 use crate::state::AppState;
@@ -134,7 +133,7 @@ fn account_page(
         let verified = if p.email_verified { "yes" } else { "no" };
         claims.push(("Email verified", verified.to_owned()));
     }
-    let (csrf, fresh) = html::csrf_token(headers, &state.cookies);
+    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
     let page = AccountPage {
         claims,
         notice,

@@ -9,10 +9,10 @@
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::http::header::{self, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::http::header::HeaderMap;
+use axum::response::Response;
 use portcullis_core::authorization_request::{
-    self, AuthorizationRequest, AuthorizeError, RedirectError, ResponseMode,
+    self, AuthorizationRequest, AuthorizeError, RedirectError,
 };
 use portcullis_core::grant::authorization_code;
 use portcullis_core::grant::implicit;
@@ -21,9 +21,8 @@ use portcullis_core::user::User;
 use portcullis_core::{Client, ClientId, UnixTime};
 use std::sync::Arc;
 
-use super::html::{self, ConsentPage, FormPostPage};
-use super::login::{Requesting, login_page};
-use super::{current_session, read_form, set_cookie};
+use super::html::{self, ConsentPage, respond};
+use super::{Requesting, current_session, login_page, read_form, set_cookie};
 use crate::clock::system_now;
 use crate::error::{ApiError, ClientError, PageError};
 use crate::issuance;
@@ -147,7 +146,7 @@ pub(crate) async fn proceed(
     if request.prompt.none {
         return fail("consent_required", "the user has not allowed this client");
     }
-    let (csrf, fresh) = html::csrf_token(headers, &state.cookies);
+    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
     let page = ConsentPage {
         client_name: &client.name,
         username: user.username.as_str(),
@@ -328,33 +327,4 @@ fn to_client(
         description: description.to_owned(),
         issuer: state.token_policy.issuer.clone(),
     }))
-}
-
-/// Sends `fields` to the client's redirect URI by `mode`.
-pub(crate) fn respond(redirect_uri: &str, mode: ResponseMode, fields: &[(&str, &str)]) -> Response {
-    let encoded = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(fields)
-        .finish();
-    let location = match mode {
-        ResponseMode::Query if redirect_uri.contains('?') => format!("{redirect_uri}&{encoded}"),
-        ResponseMode::Query => format!("{redirect_uri}?{encoded}"),
-        ResponseMode::Fragment => format!("{redirect_uri}#{encoded}"),
-        ResponseMode::FormPost => {
-            let page = FormPostPage {
-                action: redirect_uri,
-                fields: fields.to_vec(),
-            };
-            return html::page(StatusCode::OK, &page, Some(redirect_uri));
-        }
-    };
-    let Ok(value) = HeaderValue::from_str(&location) else {
-        return PageError::Shown(
-            StatusCode::BAD_REQUEST,
-            "The redirect URI cannot be used.".into(),
-        )
-        .into_response();
-    };
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response();
-    html::security_headers(response.headers_mut());
-    response
 }

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::random;
+use portcullis_core::authorization_request::ResponseMode;
 
 /// The stylesheet, served at `/assets/style.css`.
 pub(crate) const STYLESHEET: &str = include_str!("../../assets/style.css");
@@ -154,96 +154,6 @@ fn origin(uri: &str) -> Option<String> {
     Some(format!("{scheme}://{}", parsed.authority()?))
 }
 
-/// The cookies of a request, by name (the first of each name).
-pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-}
-
-/// Names and attributes of Portcullis's cookies, which depend on whether the
-/// issuer is served over https (`__Host-` cookies must be `Secure`).
-#[derive(Debug, Clone)]
-pub(crate) struct Cookies {
-    secure: bool,
-}
-
-impl Cookies {
-    pub fn for_issuer(issuer: &str) -> Self {
-        Cookies {
-            secure: issuer.starts_with("https://"),
-        }
-    }
-
-    pub fn session_name(&self) -> &'static str {
-        if self.secure {
-            "__Host-portcullis_session"
-        } else {
-            "portcullis_session"
-        }
-    }
-
-    pub fn csrf_name(&self) -> &'static str {
-        if self.secure {
-            "__Host-portcullis_csrf"
-        } else {
-            "portcullis_csrf"
-        }
-    }
-
-    fn attributes(&self, same_site: &str, max_age: i64) -> String {
-        let secure = if self.secure { "; Secure" } else { "" };
-        format!("Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age}{secure}")
-    }
-
-    /// `Set-Cookie` for a session token.
-    pub fn session(&self, token: &str, max_age: i64) -> String {
-        format!(
-            "{}={token}; {}",
-            self.session_name(),
-            self.attributes("Lax", max_age)
-        )
-    }
-
-    /// `Set-Cookie` that ends the session cookie.
-    pub fn end_session(&self) -> String {
-        format!("{}=; {}", self.session_name(), self.attributes("Lax", 0))
-    }
-
-    /// `Set-Cookie` for a CSRF token (double submit: the form carries it too).
-    pub fn csrf(&self, token: &str) -> String {
-        format!(
-            "{}={token}; {}",
-            self.csrf_name(),
-            self.attributes("Strict", 3600)
-        )
-    }
-}
-
-/// The request's CSRF token, or a new one (then `Some(new)` to set as a cookie).
-pub(crate) fn csrf_token(headers: &HeaderMap, cookies: &Cookies) -> (String, bool) {
-    match cookie(headers, cookies.csrf_name()).filter(|t| t.len() == 43) {
-        Some(token) => (token.to_owned(), false),
-        None => (random::token::<32>(), true),
-    }
-}
-
-/// Whether a posted form's CSRF field matches the request's CSRF cookie.
-pub(crate) fn csrf_matches(headers: &HeaderMap, cookies: &Cookies, posted: Option<&str>) -> bool {
-    match (cookie(headers, cookies.csrf_name()), posted) {
-        (Some(cookie), Some(posted)) if cookie.len() == 43 => {
-            aws_lc_rs::constant_time::verify_slices_are_equal(cookie.as_bytes(), posted.as_bytes())
-                .is_ok()
-        }
-        _ => false,
-    }
-}
-
 /// `text` as a sentence: capitalised, with a full stop.
 pub(crate) fn sentence(text: &str) -> String {
     let mut chars = text.chars();
@@ -265,6 +175,32 @@ pub(crate) fn describe_scope(scope: &str) -> String {
     }
 }
 
+/// Sends `fields` to the client's redirect URI by `mode`.
+pub(crate) fn respond(redirect_uri: &str, mode: ResponseMode, fields: &[(&str, &str)]) -> Response {
+    let encoded = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let location = match mode {
+        ResponseMode::Query if redirect_uri.contains('?') => format!("{redirect_uri}&{encoded}"),
+        ResponseMode::Query => format!("{redirect_uri}?{encoded}"),
+        ResponseMode::Fragment => format!("{redirect_uri}#{encoded}"),
+        ResponseMode::FormPost => {
+            let form = FormPostPage {
+                action: redirect_uri,
+                fields: fields.to_vec(),
+            };
+            return page(StatusCode::OK, &form, Some(redirect_uri));
+        }
+    };
+    let Ok(value) = HeaderValue::from_str(&location) else {
+        let message = "The redirect URI cannot be used.";
+        return page(StatusCode::BAD_REQUEST, &ErrorPage { message }, None);
+    };
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response();
+    security_headers(response.headers_mut());
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,29 +216,5 @@ mod tests {
             Some("http://127.0.0.1:5000")
         );
         assert_eq!(origin("com.example.app:/cb"), None);
-    }
-
-    #[test]
-    fn cookies_are_read_by_exact_name() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_static("a=1; portcullis_csrf=xyz; b=2"),
-        );
-        assert_eq!(cookie(&headers, "portcullis_csrf"), Some("xyz"));
-        assert_eq!(cookie(&headers, "csrf"), None);
-    }
-
-    #[test]
-    fn secure_issuers_get_host_prefixed_secure_cookies() {
-        let secure = Cookies::for_issuer("https://id.example");
-        assert!(
-            secure
-                .session("t", 60)
-                .starts_with("__Host-portcullis_session=t; Path=/; HttpOnly; SameSite=Lax")
-        );
-        assert!(secure.session("t", 60).ends_with("; Secure"));
-        let local = Cookies::for_issuer("http://127.0.0.1:8080");
-        assert!(!local.session("t", 60).contains("Secure"));
     }
 }

@@ -16,8 +16,7 @@ use portcullis_core::user::User;
 use std::net::SocketAddr;
 
 use super::authorize::{parse, proceed, validated};
-use super::html::{self, LoginPage};
-use super::{read_form, see_other, set_cookie};
+use super::{Requesting, login_page, read_form, see_other, set_cookie};
 use crate::clock::system_now;
 use crate::error::PageError;
 use crate::state::AppState;
@@ -131,15 +130,6 @@ pub(crate) async fn sign_in(
     Ok(response)
 }
 
-/// Who a sign-in or sign-up page is for.
-#[derive(Debug)]
-pub(crate) struct Requesting {
-    /// The client's name, or "your account".
-    pub client_name: String,
-    /// Where the flow continues after the page, when a client asked.
-    pub redirect_uri: Option<String>,
-}
-
 /// The client of the authorization request `query`, valid as far as a page
 /// can tell; an empty request is for the account page. An invalid request
 /// gets its error page or redirect as the error.
@@ -159,37 +149,4 @@ pub(crate) async fn requesting_client(
         client_name: client.name.clone(),
         redirect_uri: Some(request.redirect_uri),
     })
-}
-
-/// The sign-in page, with a link to the sign-up page when it is on.
-pub(crate) fn login_page(
-    state: &AppState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    requesting: &Requesting,
-    query: &str,
-    username: &str,
-    error: Option<&str>,
-) -> Response {
-    let (csrf, fresh) = html::csrf_token(headers, &state.cookies);
-    let signup_href = state.signup.then(|| {
-        if query.is_empty() {
-            "/signup".to_owned()
-        } else {
-            format!("/signup?{query}")
-        }
-    });
-    let page = LoginPage {
-        client_name: &requesting.client_name,
-        error,
-        csrf: &csrf,
-        request: query,
-        username,
-        signup_href: signup_href.as_deref(),
-    };
-    let mut response = html::page(status, &page, requesting.redirect_uri.as_deref());
-    if fresh {
-        set_cookie(&mut response, &state.cookies.csrf(&csrf));
-    }
-    response
 }

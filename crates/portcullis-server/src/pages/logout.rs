@@ -11,8 +11,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::Client;
-use portcullis_core::grant::authorization_code::TokenHash;
 use portcullis_core::logout::{self, Hint, LogoutError, LogoutRequest};
+use portcullis_core::token_hash::TokenHash;
 
 use super::html::{self, LogoutPage, SignedOutPage};
 use super::{current_session, read_form, set_cookie};
@@ -68,7 +68,7 @@ pub(crate) async fn end_session(
     {
         return finish(&state, &headers, checked.return_to.as_deref()).await;
     }
-    let (csrf, fresh) = html::csrf_token(&headers, &state.cookies);
+    let (csrf, fresh) = crate::cookies::csrf_token(&headers, &state.cookies);
     let page = LogoutPage {
         client_name: checked.client.as_ref().map(|c| c.name.as_str()),
         username: user.username.as_str(),
@@ -160,7 +160,7 @@ async fn finish(
     headers: &HeaderMap,
     return_to: Option<&str>,
 ) -> Result<Response, PageError> {
-    if let Some(token) = html::cookie(headers, state.cookies.session_name()) {
+    if let Some(token) = crate::cookies::cookie(headers, state.cookies.session_name()) {
         state.store.delete_session(&TokenHash::of(token)).await?;
     }
     let mut response = match return_to.map(HeaderValue::from_str) {

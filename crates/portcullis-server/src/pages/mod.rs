@@ -18,10 +18,11 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::UnixTime;
-use portcullis_core::grant::authorization_code::TokenHash;
 use portcullis_core::session::SessionRecord;
+use portcullis_core::token_hash::TokenHash;
 use portcullis_core::user::User;
 
+use self::html::LoginPage;
 use crate::error::PageError;
 use crate::form::Form;
 use crate::state::AppState;
@@ -32,7 +33,7 @@ pub(crate) async fn current_session(
     headers: &HeaderMap,
     now: UnixTime,
 ) -> Result<Option<(User, SessionRecord)>, PageError> {
-    let Some(token) = html::cookie(headers, state.cookies.session_name()) else {
+    let Some(token) = crate::cookies::cookie(headers, state.cookies.session_name()) else {
         return Ok(None);
     };
     let Some(session) = state.store.session(&TokenHash::of(token)).await? else {
@@ -59,7 +60,7 @@ pub(crate) async fn read_form(
                 "The form could not be read.".into(),
             )
         })?;
-    if !html::csrf_matches(headers, &state.cookies, form.get("csrf")) {
+    if !crate::cookies::csrf_matches(headers, &state.cookies, form.get("csrf")) {
         return Err(PageError::Shown(
             StatusCode::FORBIDDEN,
             "The form has expired or did not come from this site. Go back and try again.".into(),
@@ -83,5 +84,47 @@ pub(crate) fn see_other(path: &'static str) -> Response {
     )
         .into_response();
     html::security_headers(response.headers_mut());
+    response
+}
+
+/// Who a sign-in or sign-up page is for.
+#[derive(Debug)]
+pub(crate) struct Requesting {
+    /// The client's name, or "your account".
+    pub client_name: String,
+    /// Where the flow continues after the page, when a client asked.
+    pub redirect_uri: Option<String>,
+}
+
+/// The sign-in page, with a link to the sign-up page when it is on.
+pub(crate) fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    requesting: &Requesting,
+    query: &str,
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
+    let signup_href = state.signup.then(|| {
+        if query.is_empty() {
+            "/signup".to_owned()
+        } else {
+            format!("/signup?{query}")
+        }
+    });
+    let page = LoginPage {
+        client_name: &requesting.client_name,
+        error,
+        csrf: &csrf,
+        request: query,
+        username,
+        signup_href: signup_href.as_deref(),
+    };
+    let mut response = html::page(status, &page, requesting.redirect_uri.as_deref());
+    if fresh {
+        set_cookie(&mut response, &state.cookies.csrf(&csrf));
+    }
     response
 }

@@ -16,8 +16,9 @@ use portcullis_core::sign_in::PasswordWork as _;
 use portcullis_core::user::{NewUser, Profile, Username};
 use std::net::SocketAddr;
 
+use super::Requesting;
 use super::html::{self, SignupPage};
-use super::login::{Requesting, requesting_client, sign_in};
+use super::login::{requesting_client, sign_in};
 use super::{read_form, set_cookie};
 use crate::clock::system_now;
 use crate::error::PageError;
@@ -162,7 +163,7 @@ struct Page<'a> {
 
 impl Page<'_> {
     fn render(self, state: &AppState, headers: &HeaderMap, status: StatusCode) -> Response {
-        let (csrf, fresh) = html::csrf_token(headers, &state.cookies);
+        let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
         let login_href = if self.query.is_empty() {
             "/account".to_owned()
         } else {

@@ -5,37 +5,52 @@
 
 use crate::access_token::AccessTokenGrant;
 use crate::authorization_request::{AuthorizationRequest, ResponseType};
-use crate::grant::{IdTokenFor, Issuance, TokenPolicy};
+use crate::grant::{GrantError, Grants, IdTokenFor, Issuance};
+use crate::store::FamilyRecord;
+use crate::token_hash::TokenHash;
 use crate::user::User;
-use crate::{Client, TokenError, UnixTime, userinfo};
+use crate::{Client, UnixTime, random, userinfo};
 
 /// What an implicit response for `user`, who authenticated at `auth_time`,
-/// carries. An ID token without an access token carries the user's claims
-/// itself, since nothing could fetch them from `/userinfo`.
-pub fn decide(
-    policy: &TokenPolicy,
+/// carries. An access token starts a family of its own, so withdrawing the
+/// consent or revoking the grant ends it like any other. An ID token without
+/// an access token carries the user's claims itself, since nothing could
+/// fetch them from `/userinfo`.
+pub async fn issue(
+    grants: &Grants<'_>,
     client: &Client,
     user: &User,
     request: &AuthorizationRequest,
     auth_time: UnixTime,
     now: UnixTime,
-) -> Result<Issuance, TokenError> {
-    let access = matches!(
+) -> Result<Issuance, GrantError> {
+    let with_access = matches!(
         request.response_type,
         ResponseType::Token | ResponseType::IdTokenToken
-    )
-    .then(|| {
-        AccessTokenGrant::for_user(
-            policy,
+    );
+    let access = if with_access {
+        let family = TokenHash::of(&random::token::<32>());
+        let access = AccessTokenGrant::for_user(
+            grants.policy,
             client,
             &user.id,
             request.scope.clone(),
             &[],
-            None,
+            Some(&family),
             now,
-        )
-    })
-    .transpose()?;
+        )?;
+        let record = FamilyRecord {
+            family,
+            client_id: client.id.clone(),
+            user_id: user.id.clone(),
+            created_at: now,
+            live_until: UnixTime(access.claims.exp),
+        };
+        grants.store.start_family(&record, None).await?;
+        Some(access)
+    } else {
+        None
+    };
     let id_token = request.response_type.has_id_token().then(|| IdTokenFor {
         user: user.id.clone(),
         client: client.id.clone(),

@@ -180,7 +180,7 @@ async fn grant(
     now: UnixTime,
 ) -> Result<Response, PageError> {
     if request.response_type.is_implicit() {
-        implicit(state, client, user, request, auth_time, now)
+        implicit(state, client, user, request, auth_time, now).await
     } else {
         issue_code(state, client, user, request, params, auth_time, now).await
     }
@@ -189,7 +189,7 @@ async fn grant(
 /// The implicit flow's answer (OIDC Core 3.2.2.5): an access token and/or an
 /// ID token, in the fragment or a form post, never a refresh token. An ID
 /// token without an access token carries the user's claims itself.
-fn implicit(
+async fn implicit(
     state: &AppState,
     client: &Client,
     user: &User,
@@ -197,8 +197,10 @@ fn implicit(
     auth_time: UnixTime,
     now: UnixTime,
 ) -> Result<Response, PageError> {
-    let signed = implicit::decide(&state.token_policy, client, user, request, auth_time, now)
-        .map_err(ApiError::from)
+    let issuance = implicit::issue(&state.grants(), client, user, request, auth_time, now)
+        .await
+        .map_err(ApiError::from);
+    let signed = issuance
         .and_then(|issuance| issuance::sign(state, issuance, now))
         .map_err(|err| PageError::Unavailable(format!("{err:?}")))?;
     let mut fields: Vec<(&str, String)> = Vec::new();

@@ -1,6 +1,6 @@
--- One row per sign-in grant (a redeemed code or a password grant): the
--- family of its refresh tokens and of the access tokens issued with them
--- (their `grant_id`). Revoking the family ends every token of it, including
+-- One row per sign-in grant (a redeemed code, a password grant or an implicit
+-- access token): the family of its refresh tokens and of the access tokens
+-- issued with them (their `grant_id`). Revoking the family ends every token of it, including
 -- successors stored after the revocation began; `live_until` covers the
 -- longest-lived token issued from it.
 CREATE TABLE token_families (

@@ -150,9 +150,46 @@ async fn implicit_clients_get_tokens_in_the_fragment() {
         let (status, headers, _) = browser.get(&url).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         let pairs = fragment(headers[LOCATION].to_str().unwrap());
-        assert!(param(&pairs, "access_token").is_some());
+        let implicit_token = param(&pairs, "access_token").unwrap();
         assert_eq!(param(&pairs, "id_token"), None);
         assert_eq!(param(&pairs, "scope"), Some("email openid profile"));
+
+        // Withdrawing the consent ends the implicit grant's access tokens too
+        // (fails if implicit tokens belonged to no family).
+        let userinfo = |token: String| {
+            let url = format!("{}/userinfo", setup.server.url);
+            async move {
+                reqwest::Client::new()
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }
+        };
+        assert_eq!(userinfo(implicit_token.to_owned()).await, StatusCode::OK);
+        setup
+            .server
+            .cli_ok(
+                &[
+                    "user",
+                    "grants",
+                    "alice",
+                    "--revoke",
+                    &setup.implicit_client,
+                ],
+                "",
+            )
+            .await;
+        assert_eq!(
+            userinfo(implicit_token.to_owned()).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            userinfo(access_token.to_owned()).await,
+            StatusCode::UNAUTHORIZED
+        );
         setup.server.stop().await;
     }
 }

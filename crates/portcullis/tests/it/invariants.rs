@@ -423,7 +423,7 @@ async fn kill_9_during_a_burst_of_refreshes_leaves_every_family_usable() {
             .count("SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NOT NULL")
             .await;
         assert!(
-            rotations > 2 * FAMILIES as i64,
+            rotations >= FAMILIES as i64,
             "{kind:?}: the burst was under way when the server was killed ({rotations} rotations)"
         );
         // No family may be live with every token of it spent.

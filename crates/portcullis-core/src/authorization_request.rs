@@ -105,6 +105,19 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
 }
 
+impl AuthorizationRequest {
+    /// Whether a sign-in made at `auth_time` must be repeated at `now`
+    /// (OIDC Core 3.1.2.1): `prompt=login`, `max_age=0` (which means the
+    /// same), or a sign-in older than `max_age` seconds.
+    pub fn requires_sign_in_again(&self, auth_time: crate::UnixTime, now: crate::UnixTime) -> bool {
+        let elapsed = now.0.saturating_sub(auth_time.0);
+        self.prompt.login
+            || self
+                .max_age
+                .is_some_and(|max| max == 0 || elapsed > i64::try_from(max).unwrap_or(i64::MAX))
+    }
+}
+
 /// An error that must be shown to the user, because the client or the
 /// redirect URI cannot be trusted with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -370,6 +383,36 @@ mod tests {
     use super::*;
     use crate::redirect_uri::RedirectUri;
     use crate::{ClientId, UnixTime};
+
+    #[test]
+    fn max_age_zero_and_prompt_login_always_ask_again_and_older_sign_ins_too() {
+        let request = |max_age: Option<u64>, login: bool| AuthorizationRequest {
+            redirect_uri: "https://a.example/cb".into(),
+            response_type: ResponseType::Code,
+            response_mode: ResponseMode::Query,
+            scope: ScopeSet::default(),
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: Prompt {
+                login,
+                ..Prompt::default()
+            },
+            max_age,
+            login_hint: None,
+        };
+        let signed_in = UnixTime(100);
+        let asks =
+            |r: AuthorizationRequest, now: i64| r.requires_sign_in_again(signed_in, UnixTime(now));
+        assert!(
+            asks(request(Some(0), false), 100),
+            "max_age=0 within the same second"
+        );
+        assert!(asks(request(None, true), 100), "prompt=login");
+        assert!(!asks(request(None, false), 10_000));
+        assert!(!asks(request(Some(60), false), 160));
+        assert!(asks(request(Some(60), false), 161));
+    }
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 

@@ -1,8 +1,9 @@
 //! Password sign-in, the one owner of its rule for every door a password
 //! comes through (`/login`, the password grant, the account page's
-//! current-password check): the throttle first, then the user, then Argon2
-//! (the same work and the same answer whether or not the account exists),
-//! then the count.
+//! current-password check): an attempt reserved on the throttle first
+//! (counted before the check, so parallel guesses hold to the limit), then
+//! the user, then Argon2 (the same work and the same answer whether or not
+//! the account exists); a success gives the attempt back.
 //!
 //! Argon2 costs tens of milliseconds of CPU by design; it runs behind
 //! [`PasswordWork`], which the server implements on a blocking thread.
@@ -61,7 +62,9 @@ impl PasswordSignIn<'_> {
         now: UnixTime,
     ) -> Result<User, SignInRefused> {
         let throttle = Throttle::new(self.store, self.throttle);
-        if let Some(wait) = throttle.blocked(username, address, now).await? {
+        // Count first, then check: parallel guesses cannot all slip in
+        // between a read of the count and its increment.
+        if let Some(wait) = throttle.reserve(username, address, now).await? {
             return Err(SignInRefused::Throttled(wait));
         }
         let user = match Username::parse(username) {
@@ -72,13 +75,11 @@ impl PasswordSignIn<'_> {
         let verified = self.work.verify(hash, password).await;
         match user {
             Some(user) if verified && !user.disabled => {
-                throttle.succeeded(username).await?;
+                throttle.signed_in(username, address, now).await?;
                 Ok(user)
             }
-            _ => {
-                throttle.failed(username, address, now).await?;
-                Err(SignInRefused::Wrong)
-            }
+            // The reserved attempt stays counted as the failure.
+            _ => Err(SignInRefused::Wrong),
         }
     }
 

@@ -323,13 +323,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn throttle_window(&self, key: &TokenHash)
     -> Result<Option<(u32, UnixTime)>, StoreError>;
     /// Counts one event for `key`, atomically: in its window if that has not
-    /// ended at `now`, else in a new window ending at `window_end`.
+    /// ended at `now`, else in a new window ending at `window_end`. Returns
+    /// the count with this event and when the window ends: of concurrent
+    /// callers, each sees its own count.
     async fn throttle_hit(
         &self,
         key: &TokenHash,
         now: UnixTime,
         window_end: UnixTime,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(u32, UnixTime), StoreError>;
+    /// Takes back one event of `key` in its current window (an attempt that
+    /// turned out to be no failure).
+    async fn throttle_release(&self, key: &TokenHash, now: UnixTime) -> Result<(), StoreError>;
     /// Forgets the events of `key`.
     async fn throttle_clear(&self, key: &TokenHash) -> Result<(), StoreError>;
 

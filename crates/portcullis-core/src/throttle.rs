@@ -77,6 +77,74 @@ impl<'a> Throttle<'a> {
         Ok(())
     }
 
+    /// Reserves one sign-in attempt for `account` and `address` before the
+    /// password is checked, atomically: `Some(seconds to wait)` when either
+    /// has used up its attempts in the current window, and then the
+    /// password must not be checked. Of parallel attempts, at most the limit
+    /// get `None`. After a successful check, [`Throttle::signed_in`] gives
+    /// the attempt back.
+    pub async fn reserve(
+        &self,
+        account: &str,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<Option<i64>, StoreError> {
+        let end = now + self.policy.window;
+        let (accounts, account_ends) = self
+            .store
+            .throttle_hit(&account_key(account), now, end)
+            .await?;
+        let (addresses, address_ends) = self
+            .store
+            .throttle_hit(&address_key(address), now, end)
+            .await?;
+        let over =
+            |count: u32, limit: u32, ends: UnixTime| (count > limit).then_some(ends.0 - now.0);
+        Ok(
+            over(accounts, self.policy.per_account, account_ends).max(over(
+                addresses,
+                self.policy.per_address,
+                address_ends,
+            )),
+        )
+    }
+
+    /// After a reserved attempt signed in: the account's count is cleared
+    /// and the address gets its attempt back.
+    pub async fn signed_in(
+        &self,
+        account: &str,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.store.throttle_clear(&account_key(account)).await?;
+        self.store
+            .throttle_release(&address_key(address), now)
+            .await
+    }
+
+    /// Counts a refused probe from `address` (a taken name at sign-up)
+    /// against its sign-in attempts; `Some(seconds to wait)` when it has
+    /// used them up.
+    pub async fn probed(&self, address: &str, now: UnixTime) -> Result<Option<i64>, StoreError> {
+        let (count, ends) = self
+            .store
+            .throttle_hit(&address_key(address), now, now + self.policy.window)
+            .await?;
+        Ok((count > self.policy.per_address).then_some(ends.0 - now.0))
+    }
+
+    /// `Some(seconds to wait)` when `address` has used up its sign-in
+    /// attempts in the current window.
+    pub async fn address_blocked(
+        &self,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<Option<i64>, StoreError> {
+        self.check(&address_key(address), self.policy.per_address, now)
+            .await
+    }
+
     /// Forgets an account's failures after it signs in.
     pub async fn succeeded(&self, account: &str) -> Result<(), StoreError> {
         self.store.throttle_clear(&account_key(account)).await
@@ -114,7 +182,8 @@ impl<'a> Throttle<'a> {
     async fn count(&self, key: &TokenHash, now: UnixTime) -> Result<(), StoreError> {
         self.store
             .throttle_hit(key, now, now + self.policy.window)
-            .await
+            .await?;
+        Ok(())
     }
 }
 

@@ -608,16 +608,35 @@ macro_rules! implement_store {
                 Ok(row.map(|(count, ends)| (u32::try_from(count).unwrap_or(u32::MAX), UnixTime(ends))))
             }
 
-            async fn throttle_hit(&self, key: &TokenHash, now: UnixTime, window_end: UnixTime) -> Result<(), StoreError> {
-                sqlx::query(
+            async fn throttle_hit(
+                &self,
+                key: &TokenHash,
+                now: UnixTime,
+                window_end: UnixTime,
+            ) -> Result<(u32, UnixTime), StoreError> {
+                let (count, ends): (i64, i64) = sqlx::query_as(
                     "INSERT INTO throttle_windows (key, count, expires_at) VALUES ($1, 1, $3) \
                      ON CONFLICT (key) DO UPDATE SET \
                      count = CASE WHEN throttle_windows.expires_at <= $2 THEN 1 ELSE throttle_windows.count + 1 END, \
-                     expires_at = CASE WHEN throttle_windows.expires_at <= $2 THEN $3 ELSE throttle_windows.expires_at END",
+                     expires_at = CASE WHEN throttle_windows.expires_at <= $2 THEN $3 ELSE throttle_windows.expires_at END \
+                     RETURNING count, expires_at",
                 )
                 .bind(key.0.to_vec())
                 .bind(now.0)
                 .bind(window_end.0)
+                .fetch_one(&self.writer)
+                .await
+                .map_err(interpret)?;
+                Ok((u32::try_from(count).unwrap_or(u32::MAX), UnixTime(ends)))
+            }
+
+            async fn throttle_release(&self, key: &TokenHash, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE throttle_windows SET count = count - 1 \
+                     WHERE key = $1 AND count > 0 AND expires_at > $2",
+                )
+                .bind(key.0.to_vec())
+                .bind(now.0)
                 .execute(&self.writer)
                 .await
                 .map_err(interpret)?;

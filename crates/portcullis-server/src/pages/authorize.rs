@@ -100,13 +100,7 @@ pub(crate) async fn proceed(
     let needs_login = match &signed_in {
         None => true,
         Some(_) if fresh_login => false,
-        Some((_, session)) => {
-            request.prompt.login
-                || request.max_age.is_some_and(|max| {
-                    now.0.saturating_sub(session.auth_time.0)
-                        > i64::try_from(max).unwrap_or(i64::MAX)
-                })
-        }
+        Some((_, session)) => request.requires_sign_in_again(session.auth_time, now),
     };
     if needs_login {
         if request.prompt.none {

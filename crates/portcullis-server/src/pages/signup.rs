@@ -84,15 +84,22 @@ pub(crate) async fn signup(
         .render(&state, &headers, status)
     };
     let address = state.client_address(peer, &headers);
-    if let Some(wait) = counted(state.throttle().signups_blocked(&address, now).await) {
+    let too_many = |wait: i64, what: &str| {
         let minutes = (wait + 59) / 60;
-        let message =
-            format!("Too many accounts were created from here. Try again in {minutes} minute(s).");
+        let message = format!("{what} Try again in {minutes} minute(s).");
         let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, &message);
         if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        return Ok(response);
+        response
+    };
+    let throttle = state.throttle();
+    if let Some(wait) = counted(throttle.signups_blocked(&address, now).await) {
+        return Ok(too_many(wait, "Too many accounts were created from here."));
+    }
+    // Probing for taken names spends the address's sign-in attempts.
+    if let Some(wait) = throttle.address_blocked(&address, now).await? {
+        return Ok(too_many(wait, "Too many attempts from here."));
     }
     let username = match Username::parse(&typed.username) {
         Ok(username) => username,
@@ -140,6 +147,9 @@ pub(crate) async fn signup(
     let user = match users::create(&*state.store, new, now).await {
         Ok(user) => user,
         Err(UserAdminError::Taken(_)) => {
+            if let Some(wait) = throttle.probed(&address, now).await? {
+                return Ok(too_many(wait, "Too many attempts from here."));
+            }
             return Ok(refuse(
                 StatusCode::CONFLICT,
                 "That username is taken. Choose another one.",
@@ -147,7 +157,7 @@ pub(crate) async fn signup(
         }
         Err(err) => return Err(PageError::Unavailable(err.to_string())),
     };
-    counted(state.throttle().signed_up(&address, now).await);
+    counted(throttle.signed_up(&address, now).await);
     tracing::info!(user = %user.id, "account created by sign-up");
     sign_in(&state, &headers, &query, user, now).await
 }

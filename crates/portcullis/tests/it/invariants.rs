@@ -593,3 +593,116 @@ async fn a_postgresql_outage_during_a_burst_of_refreshes_loses_no_sign_in() {
         );
     }
 }
+
+/// Fails if the throttle were read before the password check and counted
+/// after it: then every one of the parallel guesses reaches Argon2 (and a
+/// right guess among them signs in).
+#[tokio::test]
+async fn parallel_guesses_reach_the_password_check_at_most_the_limit() {
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let f = fixture(&db, &[]).await;
+        // The password grant: 30 wrong passwords at once for one account.
+        let guesses: Vec<_> = (0..30)
+            .map(|n| {
+                let (url, app) = (format!("{}/token", f.server.url), f.app.clone());
+                tokio::spawn(async move {
+                    let response = reqwest::Client::new()
+                        .post(url)
+                        .basic_auth(&app.0, Some(&app.1))
+                        .form(&[
+                            ("grant_type", "password"),
+                            ("username", "hesam"),
+                            ("password", &format!("wrong guess {n}")),
+                        ])
+                        .send()
+                        .await
+                        .unwrap();
+                    let body: Value = response.json().await.unwrap();
+                    body["error_description"].as_str().unwrap_or("").to_owned()
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        for guess in guesses {
+            let description = guess.await.unwrap();
+            if description.contains("not right") {
+                checked += 1;
+            } else {
+                assert!(description.contains("too many"), "{description}");
+            }
+        }
+        assert!(
+            (1..=5).contains(&checked),
+            "{kind:?}: {checked} guesses reached the check"
+        );
+        // The account is paused now, even for the right password.
+        let (status, body) = token(
+            &f,
+            &[
+                ("grant_type", "password"),
+                ("username", "hesam"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{kind:?}: {body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("too many")
+        );
+
+        // The sign-in page: 30 parallel posts for another account.
+        f.server.create_user("dora", PASSWORD, &[]).await;
+        let mut browser = Browser::new();
+        let url = authorize_url(&f.server.url, &f.spa, CALLBACK, "openid", &[]);
+        let (_, _, page) = browser.get(&url).await;
+        let (csrf, request) = (
+            portcullis_testkit::browser::hidden(&page, "csrf"),
+            portcullis_testkit::browser::hidden(&page, "request"),
+        );
+        let cookie = browser.cookie_header();
+        let posts: Vec<_> = (0..30)
+            .map(|n| {
+                let (url, csrf, request, cookie) = (
+                    format!("{}/login", f.server.url),
+                    csrf.clone(),
+                    request.clone(),
+                    cookie.clone(),
+                );
+                tokio::spawn(async move {
+                    reqwest::Client::builder()
+                        .redirect(reqwest::redirect::Policy::none())
+                        .build()
+                        .unwrap()
+                        .post(url)
+                        .header("cookie", cookie)
+                        .form(&[
+                            ("csrf", csrf.as_str()),
+                            ("request", request.as_str()),
+                            ("username", "dora"),
+                            ("password", &format!("wrong guess {n}")),
+                        ])
+                        .send()
+                        .await
+                        .unwrap()
+                        .status()
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        for post in posts {
+            match post.await.unwrap() {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => {}
+                other => panic!("{kind:?}: {other}"),
+            }
+        }
+        assert!(
+            (1..=5).contains(&checked),
+            "{kind:?}: {checked} sign-in posts reached the check"
+        );
+    }
+}

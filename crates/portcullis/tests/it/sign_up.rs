@@ -291,3 +291,42 @@ async fn one_address_cannot_create_accounts_without_end() {
     );
     setup.server.stop().await;
 }
+
+/// Fails if probing sign-up for taken names were free: each taken name
+/// spends one of the address's 50 sign-in attempts in the window.
+#[tokio::test]
+async fn probing_for_taken_names_spends_the_address_attempts() {
+    for kind in store_kinds() {
+        let setup = setup(kind, &[]).await;
+        setup
+            .server
+            .create_user("alice", "down the rabbit hole", &[])
+            .await;
+        let mut browser = Browser::new();
+        let url = format!("{}/signup", setup.server.url);
+        let (_, _, page) = browser.get(&url).await;
+        let form = signup_form(&page, "alice", "tea party time", "tea party time");
+        let mut statuses = Vec::new();
+        for _ in 0..51 {
+            statuses.push(post(&mut browser, &url, &form).await.0);
+        }
+        assert!(
+            statuses[..50].iter().all(|s| *s == StatusCode::CONFLICT),
+            "{kind:?}: {statuses:?}"
+        );
+        assert_eq!(statuses[50], StatusCode::TOO_MANY_REQUESTS, "{kind:?}");
+        // The address is spent for sign-in too.
+        let (status, _, _) = browser
+            .post(
+                &format!("{}/login", setup.server.url),
+                &[
+                    ("csrf", &hidden(&page, "csrf")),
+                    ("request", ""),
+                    ("username", "alice"),
+                    ("password", "down the rabbit hole"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{kind:?}");
+    }
+}

@@ -688,3 +688,36 @@ async fn the_account_page_changes_the_password_and_signs_out() {
         setup.server.stop().await;
     }
 }
+
+/// Fails if `max_age=0` were compared as "older than 0 seconds", which a
+/// sign-in of the same second is not (OIDC Core 3.1.2.1: it means sign in
+/// again, like `prompt=login`).
+#[tokio::test]
+async fn max_age_zero_always_asks_to_sign_in_again() {
+    for kind in store_kinds() {
+        let setup = setup(kind).await;
+        let mut browser = Browser::new();
+        sign_in_and_consent(&setup, &mut browser, &[]).await;
+        let again = authorize_url(&setup, &[("max_age", "0")]);
+        let (status, _, html) = browser.get(&again).await;
+        assert_eq!(status, StatusCode::OK, "{kind:?}");
+        assert!(html.contains("name=\"password\""), "{html}");
+        // Signing in again then goes straight on with a code.
+        let (status, headers, _) = browser
+            .post(
+                &format!("{}/login", setup.server.url),
+                &[
+                    ("csrf", &hidden(&html, "csrf")),
+                    ("request", &hidden(&html, "request")),
+                    ("username", "alice"),
+                    ("password", "down the rabbit hole"),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{kind:?}");
+        assert!(!code_from(&headers).is_empty());
+        // Without max_age the session answers at once.
+        let (status, _, _) = browser.get(&authorize_url(&setup, &[])).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+}

@@ -185,8 +185,9 @@ pub enum StoreError {
 /// Persistent state of the authorization server.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
-    /// Whether the database answers.
-    async fn ping(&self) -> Result<(), StoreError>;
+    /// Whether the database answers and takes a write (a full disk or a
+    /// read-only database fails here): records `now` as the last probe.
+    async fn ready(&self, now: UnixTime) -> Result<(), StoreError>;
     /// The connection pool: (open connections, idle ones).
     fn pool_stats(&self) -> (u32, u32);
 

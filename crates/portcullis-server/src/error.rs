@@ -134,6 +134,9 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
             );
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -225,13 +228,17 @@ impl IntoResponse for PageError {
             }
             PageError::Unavailable(detail) => {
                 tracing::error!(%detail, "sign-in flow failed");
-                page(
+                let mut response = page(
                     StatusCode::SERVICE_UNAVAILABLE,
                     &ErrorPage {
                         message: "The server cannot handle this now. Try again in a moment.",
                     },
                     None,
-                )
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
             }
             PageError::ToClient(e) => {
                 let mut fields = vec![

@@ -124,6 +124,9 @@ pub struct RawSettings {
     /// its client for a fresh successor (0: never).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_reuse_interval: Option<DurationSetting>,
+    /// How long a request waits for a database connection before `503`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_timeout: Option<DurationSetting>,
     /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -190,6 +193,9 @@ pub struct Settings {
     /// refresh token again and get a fresh successor, the earlier one dying
     /// (default 0: any reuse revokes the family).
     pub refresh_reuse_interval: Duration,
+    /// How long a request waits for a PostgreSQL connection before it is
+    /// answered `503 temporarily_unavailable` (default 1 s).
+    pub database_timeout: Duration,
     /// Log filter (default `info`).
     pub log: String,
     /// Log line format (default pretty).
@@ -334,6 +340,15 @@ impl Settings {
                 "must be between 0 and 5 minutes",
             ));
         }
+        let database_timeout = duration(raw.database_timeout, "database_timeout", 1)?;
+        if database_timeout < Duration::from_millis(100)
+            || database_timeout > Duration::from_secs(60)
+        {
+            return Err(SettingsError::setting(
+                "database_timeout",
+                "must be between 100 ms and 60 s",
+            ));
+        }
         let registration = match raw.registration.as_deref() {
             None => RegistrationMode::Off,
             Some(text) => RegistrationMode::parse(text).ok_or_else(|| {
@@ -403,6 +418,7 @@ impl Settings {
             session_ttl,
             refresh_token_ttl,
             refresh_reuse_interval,
+            database_timeout,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
             log_format,
         })

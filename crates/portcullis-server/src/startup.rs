@@ -62,7 +62,9 @@ pub async fn open(settings: &Settings) -> Result<(Arc<dyn Store>, MasterKey), St
             .ok_or_else(|| StartupError::MasterKey("PORTCULLIS_MASTER_KEY".into()))?,
         None => load_or_create_master_key(&settings.master_key_file)?,
     };
-    let store = portcullis_store::connect(&settings.database_url).await?;
+    let store =
+        portcullis_store::connect_with_timeout(&settings.database_url, settings.database_timeout)
+            .await?;
     Ok((store, master))
 }
 

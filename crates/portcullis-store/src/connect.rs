@@ -45,8 +45,23 @@ pub enum ConnectError {
     Migrate(String),
 }
 
-/// Opens the database at `url`, runs pending migrations and returns the store.
+/// How long a request waits for a database connection by default before it
+/// fails (and is answered `503`): an outage must not hold requests for long.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Opens the database at `url`, runs pending migrations and returns the
+/// store, waiting at most [`DEFAULT_TIMEOUT`] for a connection later on.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
+    connect_with_timeout(url, DEFAULT_TIMEOUT).await
+}
+
+/// Like [`connect`], with `timeout` as the longest wait for a PostgreSQL
+/// connection. SQLite, on the same machine, has no outage to wait out: its
+/// requests queue for up to 5 s, or `timeout` if longer.
+pub async fn connect_with_timeout(
+    url: &str,
+    timeout: Duration,
+) -> Result<Arc<dyn Store>, ConnectError> {
     match Backend::of(url).ok_or(ConnectError::BadUrl)? {
         Backend::Sqlite => {
             let options = SqliteConnectOptions::from_str(url)
@@ -58,6 +73,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
                 .busy_timeout(Duration::from_secs(5));
             let writer = SqlitePoolOptions::new()
                 .max_connections(1)
+                .acquire_timeout(timeout.max(Duration::from_secs(5)))
                 .connect_with(options.clone())
                 .await
                 .map_err(|e| ConnectError::Connect(e.to_string()))?;
@@ -67,6 +83,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
                 .map_err(|e| ConnectError::Migrate(e.to_string()))?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
+                .acquire_timeout(timeout.max(Duration::from_secs(5)))
                 .connect_with(options)
                 .await
                 .map_err(|e| ConnectError::Connect(e.to_string()))?;
@@ -76,7 +93,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, ConnectError> {
             let options = PgConnectOptions::from_str(url).map_err(|_| ConnectError::BadUrl)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(5))
+                .acquire_timeout(timeout)
                 .connect_with(options)
                 .await
                 .map_err(|e| ConnectError::Connect(e.to_string()))?;

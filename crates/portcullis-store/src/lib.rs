@@ -10,4 +10,4 @@ mod connect;
 mod rows;
 mod sql;
 
-pub use connect::{Backend, ConnectError, connect};
+pub use connect::{Backend, ConnectError, DEFAULT_TIMEOUT, connect, connect_with_timeout};

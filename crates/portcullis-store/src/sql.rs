@@ -61,8 +61,15 @@ macro_rules! implement_store {
     ($store:ty, $steps:ident) => {
         #[async_trait]
         impl Store for $store {
-            async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(&self.writer).await.map_err(interpret)?;
+            async fn ready(&self, now: UnixTime) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO store_events (name, created_at) VALUES ('ready', $1) \
+                     ON CONFLICT (name) DO UPDATE SET created_at = $1",
+                )
+                .bind(now.0)
+                .execute(&self.writer)
+                .await
+                .map_err(interpret)?;
                 Ok(())
             }
 

@@ -1,5 +1,5 @@
 //! `/healthz` (the process answers) and `/readyz` (it can serve: the
-//! database answers and a key signs access tokens), for load balancers and
+//! database takes a write and a key signs access tokens), for load balancers and
 //! orchestrators. Neither needs credentials nor reveals more than that.
 
 use std::time::Duration;
@@ -22,7 +22,7 @@ pub(crate) async fn healthz() -> Response {
 
 pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let database = matches!(
-        tokio::time::timeout(DATABASE_TIMEOUT, state.store.ping()).await,
+        tokio::time::timeout(DATABASE_TIMEOUT, state.store.ready(system_now())).await,
         Ok(Ok(()))
     );
     let keys = state.access_token_key(system_now()).is_some();

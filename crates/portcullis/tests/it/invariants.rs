@@ -573,6 +573,45 @@ async fn a_postgresql_outage_during_a_burst_of_refreshes_loses_no_sign_in() {
         );
         latest.push(known);
     }
+    // While the database is down: what needs it fails fast with a 503 to
+    // retry; what does not keeps answering.
+    let http = reqwest::Client::new();
+    for path in [
+        "/jwks.json",
+        "/.well-known/openid-configuration",
+        "/healthz",
+    ] {
+        let response = http
+            .get(format!("{}{path}", f.server.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{path} during the outage"
+        );
+    }
+    let response = http
+        .get(format!("{}/readyz", f.server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let (status, body) = refresh(&f, &latest[0]).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let response = http
+        .post(format!("{}/token", f.server.url))
+        .basic_auth(&f.app.0, Some(&f.app.1))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &latest[0]),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["retry-after"], "1");
     cluster.resume();
     for (n, known) in latest.iter().enumerate() {
         // The pool finds its connections dead after the restart: 503s until
@@ -704,5 +743,26 @@ async fn parallel_guesses_reach_the_password_check_at_most_the_limit() {
             (1..=5).contains(&checked),
             "{kind:?}: {checked} sign-in posts reached the check"
         );
+    }
+}
+
+/// Fails if `/readyz` only read: a database that cannot write (a full disk,
+/// a read-only replica) must take the server out of rotation.
+#[tokio::test]
+async fn readyz_fails_while_the_database_cannot_write() {
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+        let ready = || async {
+            reqwest::get(format!("{}/readyz", server.url))
+                .await
+                .unwrap()
+                .status()
+        };
+        assert_eq!(ready().await, StatusCode::OK, "{kind:?}");
+        db.execute(&failing_inserts(&db, "store_events")).await;
+        assert_eq!(ready().await, StatusCode::SERVICE_UNAVAILABLE, "{kind:?}");
+        db.execute(&healed(&db, "store_events")).await;
+        assert_eq!(ready().await, StatusCode::OK, "{kind:?}");
     }
 }

@@ -432,3 +432,46 @@ async fn only_admin_tokens_open_the_api_and_the_openapi_document_describes_it() 
     );
     server.stop().await;
 }
+
+/// Fails if the admin API read bodies past `max_body_bytes` (it stored a
+/// 1,000,000-character client name) or answered an oversized body with 400.
+#[tokio::test]
+async fn the_admin_api_holds_to_the_body_limit() {
+    let db = TestDatabase::new(portcullis_testkit::StoreKind::Sqlite).await;
+    let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+    let created: Value = serde_json::from_str(
+        &server
+            .cli_ok(&["admin-client", "create", "--json"], "")
+            .await,
+    )
+    .unwrap();
+    let (status, body) = token(
+        &server,
+        created["client_id"].as_str().unwrap(),
+        created["client_secret"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let api = Api {
+        server: &server,
+        token: body["access_token"].as_str().unwrap().to_owned(),
+    };
+    let huge = "n".repeat(1_000_000);
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": huge, "grant_types": ["client_credentials"], "scope": "read"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    let (_, clients) = api.call(Method::GET, "/clients", None).await;
+    assert!(
+        clients
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"].as_str().is_some_and(|n| n.len() < 1000)),
+        "nothing oversized was stored"
+    );
+}

@@ -41,9 +41,64 @@ fn not_found(description: impl ToString) -> ApiError {
         users::delete, users::end_sessions, users::list_grants, users::revoke_grant,
         keys::list, keys::rotate, keys::revoke,
     ),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &EveryOperationsErrors),
 )]
 struct AdminApi;
+
+/// The answers every operation can give besides its own: a missing or
+/// invalid token (401), a token without the admin scope (403), the database
+/// unreachable (503, with `Retry-After`); with a body, a malformed one (400)
+/// and one over `max_body_bytes` (413).
+struct EveryOperationsErrors;
+
+impl Modify for EveryOperationsErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let has_body = operation.request_body.is_some();
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                add(
+                    "401",
+                    "No bearer token, or not a live admin token of this server",
+                );
+                add("403", "The token lacks the portcullis:admin scope");
+                add(
+                    "503",
+                    "The database cannot be reached; retry after Retry-After",
+                );
+                if has_body {
+                    add("400", "The body is not JSON of this operation's schema");
+                    add("413", "The body is larger than max_body_bytes");
+                }
+            }
+        }
+    }
+}
 
 struct BearerScheme;
 

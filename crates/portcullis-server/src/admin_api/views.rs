@@ -57,6 +57,7 @@ pub(crate) struct NewClientRequest {
     pub name: String,
     /// At least one of authorization_code, refresh_token, client_credentials,
     /// password, implicit.
+    #[schema(min_items = 1)]
     pub grant_types: Vec<String>,
     /// Space-separated scopes.
     #[serde(default)]
@@ -127,8 +128,12 @@ impl From<&User> for UserView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewUserRequest {
+    /// 1 to 64 of letters, digits and `._@+-`, starting with a letter or digit.
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")]
     pub username: String,
-    /// At least 8 characters; stored as an Argon2id hash.
+    /// At least 8 characters (and at most 1,024 bytes); stored as an
+    /// Argon2id hash.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     pub email: Option<String>,
     #[serde(default)]
@@ -142,6 +147,8 @@ pub(crate) struct NewUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordRequest {
+    /// At least 8 characters (and at most 1,024 bytes).
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }
 

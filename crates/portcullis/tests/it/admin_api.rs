@@ -430,6 +430,29 @@ async fn only_admin_tokens_open_the_api_and_the_openapi_document_describes_it() 
             .get("ClientView")
             .is_some()
     );
+    // Every operation documents the gate's and the database's answers, and
+    // every one with a body its 400 and 413.
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            operations += 1;
+            let responses = &operation["responses"];
+            for status in ["401", "403", "503"] {
+                assert!(responses.get(status).is_some(), "{method} {path}: {status}");
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413"] {
+                    assert!(responses.get(status).is_some(), "{method} {path}: {status}");
+                }
+            }
+        }
+    }
+    assert_eq!(operations, 17);
+    let password = &document["components"]["schemas"]["PasswordRequest"]["properties"]["password"];
+    assert_eq!(
+        password["minLength"], 8,
+        "the schema refuses what the server refuses"
+    );
     server.stop().await;
 }
 

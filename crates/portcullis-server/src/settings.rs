@@ -127,6 +127,9 @@ pub struct RawSettings {
     /// How long a request waits for a database connection before `503`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_timeout: Option<DurationSetting>,
+    /// How long a stop (SIGTERM) waits for open requests before closing them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_timeout: Option<DurationSetting>,
     /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -196,6 +199,9 @@ pub struct Settings {
     /// How long a request waits for a PostgreSQL connection before it is
     /// answered `503 temporarily_unavailable` (default 1 s).
     pub database_timeout: Duration,
+    /// After SIGTERM, how long requests still open may take before their
+    /// connections are closed and the process exits (default 20 s).
+    pub shutdown_timeout: Duration,
     /// Log filter (default `info`).
     pub log: String,
     /// Log line format (default pretty).
@@ -349,6 +355,13 @@ impl Settings {
                 "must be between 100 ms and 60 s",
             ));
         }
+        let shutdown_timeout = duration(raw.shutdown_timeout, "shutdown_timeout", 20)?;
+        if shutdown_timeout > Duration::from_secs(3600) {
+            return Err(SettingsError::setting(
+                "shutdown_timeout",
+                "must be at most 1 hour",
+            ));
+        }
         let registration = match raw.registration.as_deref() {
             None => RegistrationMode::Off,
             Some(text) => RegistrationMode::parse(text).ok_or_else(|| {
@@ -419,6 +432,7 @@ impl Settings {
             refresh_token_ttl,
             refresh_reuse_interval,
             database_timeout,
+            shutdown_timeout,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
             log_format,
         })

@@ -1,6 +1,7 @@
 //! Start-up: data directory, master key, database, keys, then the listener.
 
 use std::fs::{self, OpenOptions};
+use std::future::IntoFuture as _;
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
@@ -124,6 +125,7 @@ pub struct Server {
     key_refresh: std::time::Duration,
     rotation: Option<Rotation>,
     cleanup_interval: std::time::Duration,
+    shutdown_timeout: std::time::Duration,
     /// The issuer URL, also the base URL of every endpoint.
     pub issuer: String,
 }
@@ -198,6 +200,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
             timings: settings.rotation_timings(),
         }),
         cleanup_interval: settings.cleanup_interval,
+        shutdown_timeout: settings.shutdown_timeout,
         issuer,
     })
 }
@@ -211,7 +214,9 @@ impl Server {
             .unwrap_or_else(|_| self.issuer.clone())
     }
 
-    /// Serves until `shutdown` completes; in-flight requests finish first.
+    /// Serves until `shutdown` completes; in-flight requests then get
+    /// `shutdown_timeout` to finish, after which their connections are
+    /// closed and this returns, so a stop always completes.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -227,9 +232,25 @@ impl Server {
         .spawn();
         let app = router::router(self.state)
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let (stopping, mut stop_asked) = tokio::sync::watch::channel(false);
+        let serving = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping.send(true);
+        });
+        let deadline = self.shutdown_timeout;
+        let result = tokio::select! {
+            result = serving.into_future() => result,
+            () = async {
+                let _ = stop_asked.wait_for(|asked| *asked).await;
+                tokio::time::sleep(deadline).await;
+            } => {
+                tracing::warn!(
+                    seconds = deadline.as_secs(),
+                    "requests still open at the shutdown deadline; closing their connections"
+                );
+                Ok(())
+            }
+        };
         for task in background {
             task.abort();
         }

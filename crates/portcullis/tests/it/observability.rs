@@ -229,3 +229,24 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     // New connections are no longer accepted.
     assert!(tokio::net::TcpStream::connect(&address).await.is_err());
 }
+
+/// Fails if one client holding an unfinished request could keep a stopping
+/// server alive until the orchestrator's SIGKILL: after `shutdown_timeout`
+/// the connection is closed and the process exits with success.
+#[tokio::test]
+async fn sigterm_completes_within_the_shutdown_deadline_despite_an_unfinished_request() {
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let server =
+        TestServer::spawn(BIN.as_ref(), &db, &[("PORTCULLIS_SHUTDOWN_TIMEOUT", "1s")]).await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    // Headers started and never finished, as a slow or stuck client sends them.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(format!("POST /token HTTP/1.1\r\nHost: {address}\r\nContent-Le").as_bytes())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(server.terminate().await, "the server exits with success");
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest).await;
+}

@@ -130,6 +130,13 @@ pub struct RawSettings {
     /// How long a stop (SIGTERM) waits for open requests before closing them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shutdown_timeout: Option<DurationSetting>,
+    /// How long a client has to send a request's headers, and a kept-alive
+    /// connection may wait idle for its next request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_read_timeout: Option<DurationSetting>,
+    /// The most connections served at once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<usize>,
     /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -202,6 +209,12 @@ pub struct Settings {
     /// After SIGTERM, how long requests still open may take before their
     /// connections are closed and the process exits (default 20 s).
     pub shutdown_timeout: Duration,
+    /// How long a client has to send a request's headers, and a kept-alive
+    /// connection may sit idle (default 10 s).
+    pub header_read_timeout: Duration,
+    /// The most connections served at once; more wait in the listen backlog
+    /// (default 768, below the common soft limit of 1,024 open files).
+    pub max_connections: usize,
     /// Log filter (default `info`).
     pub log: String,
     /// Log line format (default pretty).
@@ -362,6 +375,22 @@ impl Settings {
                 "must be at most 1 hour",
             ));
         }
+        let header_read_timeout = duration(raw.header_read_timeout, "header_read_timeout", 10)?;
+        if header_read_timeout < Duration::from_secs(1)
+            || header_read_timeout > Duration::from_secs(600)
+        {
+            return Err(SettingsError::setting(
+                "header_read_timeout",
+                "must be between 1 s and 10 minutes",
+            ));
+        }
+        let max_connections = raw.max_connections.unwrap_or(768);
+        if !(1..=1_000_000).contains(&max_connections) {
+            return Err(SettingsError::setting(
+                "max_connections",
+                "must be between 1 and 1000000",
+            ));
+        }
         let registration = match raw.registration.as_deref() {
             None => RegistrationMode::Off,
             Some(text) => RegistrationMode::parse(text).ok_or_else(|| {
@@ -433,6 +462,8 @@ impl Settings {
             refresh_reuse_interval,
             database_timeout,
             shutdown_timeout,
+            header_read_timeout,
+            max_connections,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
             log_format,
         })

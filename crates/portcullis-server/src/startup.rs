@@ -1,7 +1,6 @@
 //! Start-up: data directory, master key, database, keys, then the listener.
 
 use std::fs::{self, OpenOptions};
-use std::future::IntoFuture as _;
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
@@ -125,7 +124,7 @@ pub struct Server {
     key_refresh: std::time::Duration,
     rotation: Option<Rotation>,
     cleanup_interval: std::time::Duration,
-    shutdown_timeout: std::time::Duration,
+    connections: ConnectionLimits,
     /// The issuer URL, also the base URL of every endpoint.
     pub issuer: String,
 }
@@ -200,7 +199,11 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
             timings: settings.rotation_timings(),
         }),
         cleanup_interval: settings.cleanup_interval,
-        shutdown_timeout: settings.shutdown_timeout,
+        connections: ConnectionLimits {
+            max: settings.max_connections,
+            header_read_timeout: settings.header_read_timeout,
+            shutdown_timeout: settings.shutdown_timeout,
+        },
         issuer,
     })
 }
@@ -230,30 +233,94 @@ impl Server {
             cleanup_interval: self.cleanup_interval,
         }
         .spawn();
-        let app = router::router(self.state)
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let (stopping, mut stop_asked) = tokio::sync::watch::channel(false);
-        let serving = axum::serve(self.listener, app).with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stopping.send(true);
-        });
-        let deadline = self.shutdown_timeout;
-        let result = tokio::select! {
-            result = serving.into_future() => result,
-            () = async {
-                let _ = stop_asked.wait_for(|asked| *asked).await;
-                tokio::time::sleep(deadline).await;
-            } => {
-                tracing::warn!(
-                    seconds = deadline.as_secs(),
-                    "requests still open at the shutdown deadline; closing their connections"
-                );
-                Ok(())
-            }
-        };
+        let app = router::router(self.state);
+        let result = serve_connections(self.listener, app, self.connections, shutdown).await;
         for task in background {
             task.abort();
         }
         result
     }
+}
+
+/// Limits on the connections of one server.
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// The most connections served at once; more wait, unaccepted, in the
+    /// listen backlog.
+    max: usize,
+    /// How long a client has to send a request's headers, and how long a
+    /// kept-alive connection may sit idle before the next request.
+    header_read_timeout: std::time::Duration,
+    /// After the stop is asked for, how long open requests may take.
+    shutdown_timeout: std::time::Duration,
+}
+
+/// Accepts connections (at most `limits.max` at once) and serves `app` on
+/// each over HTTP/1.1 until `shutdown`; then stops accepting, lets open
+/// requests finish for `limits.shutdown_timeout`, and closes what remains.
+async fn serve_connections(
+    listener: TcpListener,
+    app: axum::Router,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt as _;
+
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max));
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors or a reset in the backlog: wait a moment.
+                    tracing::warn!(%err, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service =
+            app.clone()
+                .map_request(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    request
+                });
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let watched = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _ = watched.await;
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.shutdown_timeout) => {
+            tracing::warn!(
+                seconds = limits.shutdown_timeout.as_secs(),
+                "requests still open at the shutdown deadline; closing their connections"
+            );
+        }
+    }
+    Ok(())
 }

@@ -213,7 +213,8 @@ pub struct Settings {
     /// connection may sit idle (default 10 s).
     pub header_read_timeout: Duration,
     /// The most connections served at once; more wait in the listen backlog
-    /// (default 768, below the common soft limit of 1,024 open files).
+    /// (default 10,000, and always below the open-file limit, which start-up
+    /// raises to its hard limit).
     pub max_connections: usize,
     /// Log filter (default `info`).
     pub log: String,
@@ -384,7 +385,7 @@ impl Settings {
                 "must be between 1 s and 10 minutes",
             ));
         }
-        let max_connections = raw.max_connections.unwrap_or(768);
+        let max_connections = raw.max_connections.unwrap_or(10_000);
         if !(1..=1_000_000).contains(&max_connections) {
             return Err(SettingsError::setting(
                 "max_connections",

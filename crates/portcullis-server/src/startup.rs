@@ -200,7 +200,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         }),
         cleanup_interval: settings.cleanup_interval,
         connections: ConnectionLimits {
-            max: settings.max_connections,
+            max: connection_cap(settings.max_connections),
             header_read_timeout: settings.header_read_timeout,
             shutdown_timeout: settings.shutdown_timeout,
         },
@@ -323,4 +323,33 @@ async fn serve_connections(
         }
     }
     Ok(())
+}
+
+/// Files kept open besides connections: database pools, the listener, logs.
+const FILES_BESIDES_CONNECTIONS: u64 = 64;
+
+/// Raises the soft open-file limit to the hard one, and keeps `wanted`
+/// connections below what it then allows, so accepting never fails for want
+/// of a file descriptor. Logs both figures.
+fn connection_cap(wanted: usize) -> usize {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(open_files) => {
+            let room = open_files.saturating_sub(FILES_BESIDES_CONNECTIONS).max(1);
+            let cap = wanted.min(usize::try_from(room).unwrap_or(usize::MAX));
+            if cap < wanted {
+                tracing::warn!(
+                    open_files,
+                    max_connections = cap,
+                    "the open-file limit allows fewer connections than max_connections"
+                );
+            } else {
+                tracing::info!(open_files, max_connections = cap, "connection limits");
+            }
+            cap
+        }
+        Err(err) => {
+            tracing::warn!(%err, max_connections = wanted, "cannot read or raise the open-file limit");
+            wanted
+        }
+    }
 }

@@ -332,3 +332,48 @@ async fn slow_and_idle_connections_are_closed_and_normal_requests_still_pass() {
         .unwrap();
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
 }
+
+/// Fails if start-up left the open-file limit where it found it, or let
+/// `max_connections` exceed what that limit allows.
+#[tokio::test]
+async fn start_up_raises_the_open_file_limit_and_keeps_connections_below_it() {
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let log = db.dir.path().join("server.log");
+    let server = TestServer::spawn_logging(
+        BIN.as_ref(),
+        &db,
+        &[
+            ("PORTCULLIS_LOG", "info"),
+            ("PORTCULLIS_LOG_FORMAT", "json"),
+            ("PORTCULLIS_MAX_CONNECTIONS", "1000000"),
+        ],
+        &log,
+    )
+    .await;
+    let hard_limit: u64 = {
+        let out = std::process::Command::new("sh")
+            .args(["-c", "ulimit -Hn"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(u64::MAX)
+    };
+    server.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    let line: Value = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["open_files"].is_u64())
+        .unwrap_or_else(|| panic!("no open-file figure in the log:\n{text}"));
+    let open_files = line["open_files"].as_u64().unwrap();
+    let max = line["max_connections"].as_u64().unwrap();
+    assert!(max < open_files, "{line}");
+    if hard_limit < 1_000_064 {
+        assert_eq!(
+            open_files, hard_limit,
+            "the soft limit is raised to the hard one: {line}"
+        );
+    }
+}

@@ -7,7 +7,9 @@
 
 use crate::access_token::AccessTokenGrant;
 use crate::authorization_request::AuthorizationRequest;
-use crate::grant::{Decided, GrantError, Grants, Issuance, id_token_for, refresh_token, settle};
+use crate::grant::{
+    Decided, GrantError, Grants, Issuance, id_token_for, live_until, refresh_token, settle,
+};
 pub use crate::store::CodeRecord;
 use crate::store::FamilyStep;
 pub use crate::token_hash::TokenHash;
@@ -100,12 +102,9 @@ pub async fn issue(
         )?;
         let refresh = refresh_token::offered(client, &record.scope)
             .then(|| refresh_token::first(record, now, policy.refresh_token_lifetime));
-        let live_until = refresh.as_ref().map_or(UnixTime(access.claims.exp), |r| {
-            r.record.expires_at.max(UnixTime(access.claims.exp))
-        });
         let step = FamilyStep {
             refresh: refresh.as_ref().map(|r| r.record.clone()),
-            live_until,
+            live_until: live_until(&access, refresh.as_ref()),
         };
         decided.keep((access, refresh.map(|r| r.token)));
         Ok(step)

@@ -18,7 +18,7 @@ use crate::password::Password;
 use crate::sign_in::PasswordSignIn;
 use crate::store::Spend;
 use crate::user::UserId;
-use crate::{Client, ClientId, Resource, ScopeSet, Store, StoreError, TokenError, UnixTime};
+use crate::{Client, ClientId, ScopeSet, Store, StoreError, TokenError, UnixTime};
 
 pub use crate::access_token::TokenPolicy;
 
@@ -58,8 +58,9 @@ impl GrantRequest {
         let require = |name: &str| {
             param(name).ok_or_else(|| TokenError::InvalidRequest(format!("{name} is missing")))
         };
-        let scope = parse_scope(param("scope"))?;
-        let resources = Resource::parse_all(resources)?;
+        // Every grant takes `scope` and `resource` the same way.
+        let client_credentials::ClientCredentialsRequest { scope, resources } =
+            client_credentials::ClientCredentialsRequest::parse(param("scope"), resources)?;
         Ok(match require("grant_type")? {
             "client_credentials" => {
                 GrantRequest::ClientCredentials(client_credentials::ClientCredentialsRequest {
@@ -94,29 +95,15 @@ impl GrantRequest {
             }
         })
     }
-
-    /// The grant type, as the request named it.
-    pub fn grant_type(&self) -> &'static str {
-        match self {
-            GrantRequest::ClientCredentials(_) => "client_credentials",
-            GrantRequest::AuthorizationCode(_) => "authorization_code",
-            GrantRequest::RefreshToken(_) => "refresh_token",
-            GrantRequest::Password(_) => "password",
-        }
-    }
-
-    /// Whether a public client (no secret, `client_id` only) may make it.
-    pub fn open_to_public_clients(&self) -> bool {
-        !matches!(self, GrantRequest::ClientCredentials(_))
-    }
 }
 
-fn parse_scope(text: Option<&str>) -> Result<Option<ScopeSet>, TokenError> {
-    text.map(|s| {
-        ScopeSet::parse(s)
-            .ok_or_else(|| TokenError::InvalidScope("the scope parameter is malformed".into()))
-    })
-    .transpose()
+/// Whether a public client (no secret, `client_id` only, PKCE for codes)
+/// may make a request of `grant_type`: every grant but `client_credentials`.
+pub fn open_to_public_clients(grant_type: &str) -> bool {
+    matches!(
+        grant_type,
+        "authorization_code" | "refresh_token" | "password"
+    )
 }
 
 /// An ID token to sign with the access token (OIDC Core 3.1.3.3).
@@ -179,6 +166,16 @@ pub async fn issue(
         GrantRequest::RefreshToken(r) => refresh_token::issue(grants, client, r, now).await,
         GrantRequest::Password(r) => password::issue(grants, client, r, now).await,
     }
+}
+
+/// Until when a family's tokens live: the later of the access token's and
+/// the refresh token's expiry.
+pub(crate) fn live_until(
+    access: &AccessTokenGrant,
+    refresh: Option<&refresh_token::IssuedRefresh>,
+) -> UnixTime {
+    let access_exp = UnixTime(access.claims.exp);
+    refresh.map_or(access_exp, |r| r.record.expires_at.max(access_exp))
 }
 
 /// The ID token of a user grant, when its scope asks for one.

@@ -3,7 +3,7 @@
 //! tutorials Portcullis replaces rely on it.
 
 use crate::access_token::AccessTokenGrant;
-use crate::grant::{GrantError, Grants, Issuance, id_token_for, refresh_token};
+use crate::grant::{GrantError, Grants, Issuance, id_token_for, live_until, refresh_token};
 use crate::password::Password;
 use crate::sign_in::SignInRefused;
 use crate::store::FamilyRecord;
@@ -77,9 +77,7 @@ pub async fn issue(
         client_id: client.id.clone(),
         user_id: user.id.clone(),
         created_at: now,
-        live_until: refresh.as_ref().map_or(UnixTime(access.claims.exp), |r| {
-            r.record.expires_at.max(UnixTime(access.claims.exp))
-        }),
+        live_until: live_until(&access, refresh.as_ref()),
     };
     grants
         .store

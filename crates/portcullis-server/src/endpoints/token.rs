@@ -57,10 +57,7 @@ async fn issue(
     form: &Form,
 ) -> Result<Response, ApiError> {
     let grant_type = form.require("grant_type")?;
-    let client = if matches!(
-        grant_type,
-        "authorization_code" | "refresh_token" | "password"
-    ) {
+    let client = if grant::open_to_public_clients(grant_type) {
         client_auth::authenticate_or_public(state, headers, form).await?
     } else {
         client_auth::authenticate(state, headers, form).await?

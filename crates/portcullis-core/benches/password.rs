@@ -12,7 +12,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use portcullis_core::password::{Password, PasswordHash};
 
 fn password(c: &mut Criterion) {
-    let chosen = Password::new("correct horse battery staple").unwrap();
+    let chosen = Password::presented("correct horse battery staple");
     let hash = PasswordHash::create(&chosen);
     let mut group = c.benchmark_group("argon2id");
     group.sample_size(20);

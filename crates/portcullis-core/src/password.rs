@@ -33,7 +33,8 @@ impl std::fmt::Debug for Password {
     }
 }
 
-/// Why a new password is refused.
+/// Why a new password is refused. The messages are written for the person
+/// choosing it; none of them repeats the password.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordRejected {
     /// Fewer than [`MIN_CHARS`] characters.
@@ -42,22 +43,95 @@ pub enum PasswordRejected {
     /// More than [`MAX_BYTES`] bytes.
     #[error("the password must have at most {MAX_BYTES} bytes")]
     TooLong,
+    /// The password is, or contains, the username or the email address's
+    /// local part (NIST SP 800-63B 3.1.1.2: context-specific words).
+    #[error("the password must not be or contain the username or the email address")]
+    ContainsName,
+    /// The estimator judges it guessable: a common or breached password, a
+    /// dictionary word, a keyboard pattern, a date, a repetition.
+    #[error("the password is too easy to guess{}", advice(.warning, .suggestion))]
+    Guessable {
+        /// What makes it guessable, when the estimator says.
+        warning: Option<String>,
+        /// How to make it stronger, when the estimator says.
+        suggestion: Option<String>,
+    },
 }
 
-impl Password {
-    /// Wraps a password presented at sign-in, without the policy for new ones.
-    pub fn presented(text: impl Into<String>) -> Self {
-        Password(Zeroizing::new(text.into()))
+fn advice(warning: &Option<String>, suggestion: &Option<String>) -> String {
+    let mut text = String::new();
+    for part in [warning, suggestion].into_iter().flatten() {
+        text.push_str(". ");
+        text.push_str(part.trim_end_matches('.'));
+    }
+    text
+}
+
+/// The account a new password is for: what it must not resemble.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordOwner<'a> {
+    /// The username.
+    pub username: &'a str,
+    /// The email address, if the account has one.
+    pub email: Option<&'a str>,
+}
+
+/// The rules every new password meets, wherever it is chosen: the sign-up
+/// page, the account page, the admin API and the CLI. Passwords already
+/// stored keep working when the rules change; the rules apply when a
+/// password is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordPolicy {
+    min_score: u8,
+}
+
+impl Default for PasswordPolicy {
+    fn default() -> Self {
+        PasswordPolicy {
+            min_score: Self::DEFAULT_MIN_SCORE,
+        }
+    }
+}
+
+/// Names shorter than this are refused only as the whole password: a
+/// two-letter username appears inside too many good passwords by chance.
+const NAME_MIN_CHARS: usize = 3;
+
+impl PasswordPolicy {
+    /// zxcvbn's own threshold: scores below 3 are "too guessable".
+    pub const DEFAULT_MIN_SCORE: u8 = 3;
+
+    /// A policy asking for at least `min_score` on zxcvbn's 0 to 4 scale
+    /// (0 turns the estimator off; length and name rules still apply).
+    /// `None` above 4.
+    pub fn with_min_score(min_score: u8) -> Option<Self> {
+        (min_score <= 4).then_some(PasswordPolicy { min_score })
     }
 
-    /// Checks a new password against the policy.
+    /// The least estimator score a new password needs.
+    pub fn min_score(&self) -> u8 {
+        self.min_score
+    }
+
+    /// Checks a new password for `owner`.
     ///
     /// ```
-    /// use portcullis_core::password::{Password, PasswordRejected};
-    /// assert!(Password::new("correct horse").is_ok());
-    /// assert_eq!(Password::new("short").unwrap_err(), PasswordRejected::TooShort);
+    /// use portcullis_core::password::{PasswordOwner, PasswordPolicy, PasswordRejected};
+    /// let policy = PasswordPolicy::default();
+    /// let alice = PasswordOwner { username: "alice", email: Some("alice.l@example.com") };
+    /// assert!(policy.check("violet kettle under marble", alice).is_ok());
+    /// assert_eq!(policy.check("short", alice).unwrap_err(), PasswordRejected::TooShort);
+    /// assert_eq!(policy.check("Alice2026!", alice).unwrap_err(), PasswordRejected::ContainsName);
+    /// assert!(matches!(
+    ///     policy.check("password1", alice).unwrap_err(),
+    ///     PasswordRejected::Guessable { .. }
+    /// ));
     /// ```
-    pub fn new(text: impl Into<String>) -> Result<Self, PasswordRejected> {
+    pub fn check(
+        &self,
+        text: impl Into<String>,
+        owner: PasswordOwner<'_>,
+    ) -> Result<Password, PasswordRejected> {
         let text = Zeroizing::new(text.into());
         if text.chars().count() < MIN_CHARS {
             return Err(PasswordRejected::TooShort);
@@ -65,7 +139,48 @@ impl Password {
         if text.len() > MAX_BYTES {
             return Err(PasswordRejected::TooLong);
         }
+        let names = owner_names(owner);
+        let lowered = Zeroizing::new(text.to_lowercase());
+        let resembles = names.iter().any(|name| {
+            *lowered == *name || (name.chars().count() >= NAME_MIN_CHARS && lowered.contains(name))
+        });
+        if resembles {
+            return Err(PasswordRejected::ContainsName);
+        }
+        if self.min_score > 0 {
+            let inputs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let estimate = zxcvbn::zxcvbn(&text, &inputs);
+            if u8::from(estimate.score()) < self.min_score {
+                let feedback = estimate.feedback();
+                return Err(PasswordRejected::Guessable {
+                    warning: feedback.and_then(|f| f.warning()).map(|w| w.to_string()),
+                    suggestion: feedback
+                        .and_then(|f| f.suggestions().first())
+                        .map(|s| s.to_string()),
+                });
+            }
+        }
         Ok(Password(text))
+    }
+}
+
+/// The username and the email's local part, lower-cased, without empties.
+fn owner_names(owner: PasswordOwner<'_>) -> Vec<String> {
+    let local = owner
+        .email
+        .map(|email| email.rsplit_once('@').map_or(email, |(local, _)| local));
+    [Some(owner.username), local]
+        .into_iter()
+        .flatten()
+        .filter(|name| !name.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+impl Password {
+    /// Wraps a password presented at sign-in, without the policy for new ones.
+    pub fn presented(text: impl Into<String>) -> Self {
+        Password(Zeroizing::new(text.into()))
     }
 
     fn bytes(&self) -> &[u8] {
@@ -119,7 +234,7 @@ impl PasswordHash {
     ///
     /// ```
     /// use portcullis_core::password::{Password, PasswordHash};
-    /// let hash = PasswordHash::create(&Password::new("correct horse").unwrap());
+    /// let hash = PasswordHash::create(&Password::presented("correct horse"));
     /// assert!(hash.verify(&Password::presented("correct horse")));
     /// assert!(!hash.verify(&Password::presented("Correct horse")));
     /// ```
@@ -148,7 +263,7 @@ mod tests {
 
     #[test]
     fn hashes_are_argon2id_with_the_owasp_parameters_and_a_unique_salt() {
-        let password = Password::new("correct horse battery").unwrap_or_else(|_| unreachable!());
+        let password = Password::presented("correct horse battery");
         let a = PasswordHash::create(&password);
         let b = PasswordHash::create(&password);
         assert!(
@@ -161,17 +276,86 @@ mod tests {
         assert!(!a.verify(&Password::presented("correct horse battery ")));
     }
 
+    const NOBODY: PasswordOwner<'static> = PasswordOwner {
+        username: "nobody",
+        email: None,
+    };
+
     #[test]
     fn policy_counts_characters_and_caps_bytes() {
+        let lengths_only = PasswordPolicy::with_min_score(0).unwrap_or_else(|| unreachable!());
         assert_eq!(
-            Password::new("ééééééé").unwrap_err(),
+            lengths_only.check("ééééééé", NOBODY).unwrap_err(),
             PasswordRejected::TooShort
         );
-        assert!(Password::new("éééééééé").is_ok());
+        assert!(lengths_only.check("éééééééé", NOBODY).is_ok());
         assert_eq!(
-            Password::new("a".repeat(MAX_BYTES + 1)).unwrap_err(),
+            lengths_only
+                .check("a".repeat(MAX_BYTES + 1), NOBODY)
+                .unwrap_err(),
             PasswordRejected::TooLong
         );
+    }
+
+    #[test]
+    fn the_username_and_the_email_local_part_are_refused_anywhere_in_any_case() {
+        let policy = PasswordPolicy::default();
+        let owner = PasswordOwner {
+            username: "Rosalind",
+            email: Some("r.franklin@example.org"),
+        };
+        for password in [
+            "rosalind",
+            "ROSALIND",
+            "my name is rosalind ok",
+            "r.franklin",
+            "xx R.Franklin 1952 xx",
+        ] {
+            assert_eq!(
+                policy.check(password, owner).unwrap_err(),
+                PasswordRejected::ContainsName,
+                "{password}"
+            );
+        }
+        // A two-letter name is refused only as the whole password.
+        let short = PasswordOwner {
+            username: "al",
+            email: None,
+        };
+        assert!(policy.check("gallant violet metronome", short).is_ok());
+    }
+
+    #[test]
+    fn common_patterned_and_dictionary_passwords_are_refused_with_advice() {
+        let policy = PasswordPolicy::default();
+        for password in [
+            "password",
+            "password1",
+            "12345678",
+            "qwertyuiop",
+            "aaaaaaaaaa",
+            "iloveyou",
+            "sunshine",
+            "monkey123",
+        ] {
+            let err = policy.check(password, NOBODY).unwrap_err();
+            assert!(
+                matches!(err, PasswordRejected::Guessable { .. }),
+                "{password}: {err:?}"
+            );
+            if password != "password" {
+                assert!(!err.to_string().contains(password), "{err}");
+            }
+        }
+        let err = policy.check("password1", NOBODY).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the password is too easy to guess. This is a very common password. \
+             Add another word or two. Uncommon words are better"
+        );
+        // Every score from 0 to 4 is a policy; 5 is none.
+        assert!(PasswordPolicy::with_min_score(4).is_some());
+        assert!(PasswordPolicy::with_min_score(5).is_none());
     }
 
     #[test]

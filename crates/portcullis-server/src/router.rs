@@ -1,7 +1,5 @@
 //! The routes and the middleware around them.
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode};
@@ -91,7 +89,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
+            state.request_timeout,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use portcullis_core::ScopeSet;
+use portcullis_core::password::PasswordPolicy;
 use portcullis_core::registration::RegistrationMode;
 use portcullis_jose::Algorithm;
 use serde::{Deserialize, Serialize};
@@ -137,6 +138,12 @@ pub struct RawSettings {
     /// The most connections served at once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<usize>,
+    /// How long a request may take from its headers to its response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<DurationSetting>,
+    /// The least strength score (zxcvbn, 0 to 4) a new password needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_min_score: Option<u8>,
     /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -216,6 +223,11 @@ pub struct Settings {
     /// (default 10,000, and always below the open-file limit, which start-up
     /// raises to its hard limit).
     pub max_connections: usize,
+    /// How long a request may take from its headers to its response; a
+    /// slower one is answered 408 (default 30 s).
+    pub request_timeout: Duration,
+    /// The rules a new password meets (default: zxcvbn score at least 3).
+    pub password_policy: PasswordPolicy,
     /// Log filter (default `info`).
     pub log: String,
     /// Log line format (default pretty).
@@ -392,6 +404,19 @@ impl Settings {
                 "must be between 1 and 1000000",
             ));
         }
+        let request_timeout = duration(raw.request_timeout, "request_timeout", 30)?;
+        if request_timeout < Duration::from_secs(1) || request_timeout > Duration::from_secs(600) {
+            return Err(SettingsError::setting(
+                "request_timeout",
+                "must be between 1 s and 10 minutes",
+            ));
+        }
+        let password_policy = match raw.password_min_score {
+            None => PasswordPolicy::default(),
+            Some(score) => PasswordPolicy::with_min_score(score).ok_or_else(|| {
+                SettingsError::setting("password_min_score", "must be 0, 1, 2, 3 or 4")
+            })?,
+        };
         let registration = match raw.registration.as_deref() {
             None => RegistrationMode::Off,
             Some(text) => RegistrationMode::parse(text).ok_or_else(|| {
@@ -465,6 +490,8 @@ impl Settings {
             shutdown_timeout,
             header_read_timeout,
             max_connections,
+            request_timeout,
+            password_policy,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
             log_format,
         })
@@ -536,6 +563,8 @@ mod tests {
         assert!(s.signup);
         assert_eq!(s.session_ttl, Duration::from_secs(12 * 3600));
         assert_eq!(s.refresh_token_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(s.request_timeout, Duration::from_secs(30));
+        assert_eq!(s.password_policy.min_score(), 3);
     }
 
     #[test]
@@ -575,13 +604,22 @@ mod tests {
     #[test]
     fn bad_values_name_their_setting() {
         type Case = (fn(&mut RawSettings), &'static str);
-        let cases: [Case; 4] = [
+        let cases: [Case; 7] = [
             (|r| r.listen = Some("localhost".into()), "listen"),
             (|r| r.issuer = Some("ftp://x".into()), "issuer"),
             (|r| r.signing_alg = Some("HS256".into()), "signing_alg"),
             (
                 |r| r.database_url = Some("mysql://x".into()),
                 "database_url",
+            ),
+            (|r| r.password_min_score = Some(5), "password_min_score"),
+            (
+                |r| r.request_timeout = Some(DurationSetting::Seconds(0)),
+                "request_timeout",
+            ),
+            (
+                |r| r.request_timeout = Some(DurationSetting::Text("1h".into())),
+                "request_timeout",
             ),
         ];
         for (set, name) in cases {

@@ -186,6 +186,8 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         registration_scopes: settings.registration_scopes.clone(),
         session_lifetime: Seconds(settings.session_ttl.as_secs() as i64),
         password_work: crate::password_work::BlockingPasswordWork,
+        password_policy: settings.password_policy,
+        request_timeout: settings.request_timeout,
     }));
     Ok(Server {
         listener,

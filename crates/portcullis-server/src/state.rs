@@ -53,6 +53,10 @@ pub(crate) struct Inner {
     pub session_lifetime: Seconds,
     /// Where Argon2 runs.
     pub password_work: crate::password_work::BlockingPasswordWork,
+    /// The rules a new password meets.
+    pub password_policy: portcullis_core::password::PasswordPolicy,
+    /// How long a request may take before it is answered 408.
+    pub request_timeout: std::time::Duration,
 }
 
 impl Inner {

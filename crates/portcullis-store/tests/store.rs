@@ -238,7 +238,7 @@ mod users {
 
     #[tokio::test]
     async fn users_round_trip_and_usernames_are_unique_regardless_of_case() {
-        let hash = PasswordHash::create(&Password::new("through the looking glass").unwrap());
+        let hash = PasswordHash::create(&Password::presented("through the looking glass"));
         each_store(|store| {
             let hash = hash.clone();
             async move {
@@ -268,8 +268,8 @@ mod users {
 
     #[tokio::test]
     async fn password_changes_disable_and_delete() {
-        let old = PasswordHash::create(&Password::new("old password 1").unwrap());
-        let new = PasswordHash::create(&Password::new("new password 2").unwrap());
+        let old = PasswordHash::create(&Password::presented("old password 1"));
+        let new = PasswordHash::create(&Password::presented("new password 2"));
         each_store(|store| {
             let (old, new) = (old.clone(), new.clone());
             async move {

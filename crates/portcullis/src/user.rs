@@ -6,7 +6,7 @@
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 use portcullis_core::admin::{grants, users};
-use portcullis_core::password::{Password, PasswordHash};
+use portcullis_core::password::{Password, PasswordHash, PasswordOwner};
 use portcullis_core::sign_in::PasswordWork as _;
 use portcullis_core::user::{NewUser, Profile, User, Username};
 use portcullis_server::password_work::BlockingPasswordWork;
@@ -117,7 +117,11 @@ pub async fn exec(settings: &Settings, command: UserCommand) -> anyhow::Result<(
                 family_name,
             };
             profile.validate()?;
-            let password_hash = hash(read_password()?).await?;
+            let owner = PasswordOwner {
+                username: username.as_str(),
+                email: profile.email.as_deref(),
+            };
+            let password_hash = hash(read_password(settings, owner)?).await?;
             let new = NewUser {
                 username,
                 profile,
@@ -161,10 +165,14 @@ pub async fn exec(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             }
         }
         UserCommand::SetPassword { username, .. } => {
-            let username = parse_username(&username)?;
-            let password_hash = hash(read_password()?).await?;
+            let user = users::find(&*store, &parse_username(&username)?).await?;
+            let owner = PasswordOwner {
+                username: user.username.as_str(),
+                email: user.profile.email.as_deref(),
+            };
+            let password_hash = hash(read_password(settings, owner)?).await?;
             let user =
-                users::set_password(&*store, &username, &password_hash, system_now()).await?;
+                users::set_password(&*store, &user.username, &password_hash, system_now()).await?;
             println!("password of {} set", user.username);
         }
         UserCommand::Disable { username } => {
@@ -221,7 +229,7 @@ fn parse_username(text: &str) -> anyhow::Result<Username> {
 }
 
 /// The first line of standard input, checked against the password policy.
-fn read_password() -> anyhow::Result<Password> {
+fn read_password(settings: &Settings, owner: PasswordOwner<'_>) -> anyhow::Result<Password> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
@@ -230,7 +238,7 @@ fn read_password() -> anyhow::Result<Password> {
     if text.is_empty() {
         bail!("no password on standard input");
     }
-    let password = Password::new(text)?;
+    let password = settings.password_policy.check(text, owner)?;
     line.clear();
     Ok(password)
 }

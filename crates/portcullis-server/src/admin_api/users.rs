@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use portcullis_core::ClientId;
 use portcullis_core::admin::grants;
 use portcullis_core::admin::users::{self, UserAdminError};
-use portcullis_core::password::{Password, PasswordHash};
+use portcullis_core::password::{PasswordHash, PasswordOwner};
 use portcullis_core::user::{NewUser, Profile, Username};
 
 use super::Body;
@@ -37,8 +37,16 @@ fn username(text: &str) -> Result<Username, ApiError> {
     Username::parse(text).map_err(|_| not_found(format!("no user `{text}`")))
 }
 
-async fn hash(password: &str) -> Result<PasswordHash, ApiError> {
-    let password = Password::new(password).map_err(|e| bad_request(e.to_string()))?;
+/// Checks a new password for `owner` against the policy, then hashes it.
+async fn hash(
+    state: &AppState,
+    password: &str,
+    owner: PasswordOwner<'_>,
+) -> Result<PasswordHash, ApiError> {
+    let password = state
+        .password_policy
+        .check(password, owner)
+        .map_err(|e| bad_request(e.to_string()))?;
     Ok(BlockingPasswordWork.hash(password).await)
 }
 
@@ -71,7 +79,11 @@ pub(crate) async fn create(
         family_name: request.family_name,
     };
     profile.validate().map_err(|e| bad_request(e.to_string()))?;
-    let password_hash = hash(&request.password).await?;
+    let owner = PasswordOwner {
+        username: username.as_str(),
+        email: profile.email.as_deref(),
+    };
+    let password_hash = hash(&state, &request.password, owner).await?;
     let new = NewUser {
         username,
         profile,
@@ -108,7 +120,12 @@ pub(crate) async fn set_password(
     Body(request): Body<PasswordRequest>,
 ) -> Result<StatusCode, ApiError> {
     let name = username(&name)?;
-    let hash = hash(&request.password).await?;
+    let user = users::find(&*state.store, &name).await?;
+    let owner = PasswordOwner {
+        username: user.username.as_str(),
+        email: user.profile.email.as_deref(),
+    };
+    let hash = hash(&state, &request.password, owner).await?;
     let user = users::set_password(&*state.store, &name, &hash, system_now()).await?;
     tracing::info!(admin = %caller.client_id, user = %user.id, "admin API: password set");
     Ok(StatusCode::NO_CONTENT)

@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use portcullis_core::admin::users;
-use portcullis_core::password::Password;
+use portcullis_core::password::{Password, PasswordOwner};
 use portcullis_core::session::NewSession;
 use portcullis_core::sign_in::{PasswordWork as _, SignInRefused};
 use portcullis_core::user::User;
@@ -67,7 +67,11 @@ pub(crate) async fn change_password(
     if new != confirm {
         return Ok(refuse("The two new passwords differ."));
     }
-    let new = match Password::new(new) {
+    let owner = PasswordOwner {
+        username: user.username.as_str(),
+        email: user.profile.email.as_deref(),
+    };
+    let new = match state.password_policy.check(new, owner) {
         Ok(password) => password,
         Err(err) => return Ok(refuse(&html::sentence(&err.to_string()))),
     };

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::response::Response;
 use portcullis_core::admin::users::{self, UserAdminError};
-use portcullis_core::password::Password;
+use portcullis_core::password::PasswordOwner;
 use portcullis_core::sign_in::PasswordWork as _;
 use portcullis_core::user::{NewUser, Profile, Username};
 use std::net::SocketAddr;
@@ -129,7 +129,11 @@ pub(crate) async fn signup(
     if chosen != confirm {
         return Ok(refuse(StatusCode::BAD_REQUEST, "The two passwords differ."));
     }
-    let password = match Password::new(chosen) {
+    let owner = PasswordOwner {
+        username: username.as_str(),
+        email: profile.email.as_deref(),
+    };
+    let password = match state.password_policy.check(chosen, owner) {
         Ok(password) => password,
         Err(err) => {
             return Ok(refuse(

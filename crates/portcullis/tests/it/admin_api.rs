@@ -201,9 +201,45 @@ async fn an_operator_manages_everything_through_the_admin_api() {
             api.call(Method::POST, "/users", Some(short)).await.0,
             StatusCode::BAD_REQUEST
         );
+        // The password policy of the pages holds here too, with its words.
+        let weak = [
+            (
+                json!({"username": "carol", "password": "carol is here"}),
+                "must not be or contain the username",
+            ),
+            (
+                json!({"username": "carol", "password": "x kittycat x", "email": "kittycat@example.com"}),
+                "must not be or contain the username or the email address",
+            ),
+            (
+                json!({"username": "carol", "password": "12345678"}),
+                "too easy to guess",
+            ),
+        ];
+        for (request, message) in weak {
+            let (status, error) = api.call(Method::POST, "/users", Some(request)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+            assert_eq!(error["error"], "invalid_request");
+            let description = error["error_description"].as_str().unwrap();
+            assert!(description.contains(message), "{description}");
+        }
+        assert_eq!(
+            api.call(Method::GET, "/users/carol", None).await.0,
+            StatusCode::NOT_FOUND,
+            "nothing was created"
+        );
+        let (status, error) = api
+            .call(
+                Method::PUT,
+                "/users/bob/password",
+                Some(json!({"password": "bob@example.com"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
         assert_eq!(
             password_grant(&server, legacy, "first password").await,
-            StatusCode::OK
+            StatusCode::OK,
+            "a refused new password leaves the old one"
         );
         let (status, _) = api
             .call(

@@ -415,7 +415,20 @@ async fn kill_9_during_a_burst_of_refreshes_leaves_every_family_usable() {
             .iter()
             .map(|first| busy_client(url.clone(), f.app.clone(), first.clone()))
             .collect();
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        // Kill once the burst is well under way (every family rotated about
+        // once), however fast this machine rotates.
+        let started = std::time::Instant::now();
+        while db
+            .count("SELECT COUNT(*) FROM refresh_tokens WHERE used_at IS NOT NULL")
+            .await
+            < FAMILIES as i64
+        {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "{kind:?}: the burst never got going"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         let Fixture {
             server,
             app,

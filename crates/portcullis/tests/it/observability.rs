@@ -333,6 +333,39 @@ async fn slow_and_idle_connections_are_closed_and_normal_requests_still_pass() {
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
 }
 
+/// Fails if a request whose body never finishes could hold its handler (and
+/// its database connection, throttle reservation or Argon2 slot) for as long
+/// as the client likes: after `request_timeout` it is answered 408.
+#[tokio::test]
+async fn a_request_whose_body_never_finishes_is_answered_408_after_request_timeout() {
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let server =
+        TestServer::spawn(BIN.as_ref(), &db, &[("PORTCULLIS_REQUEST_TIMEOUT", "1s")]).await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /token HTTP/1.1\r\nHost: {address}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\n\
+                 Content-Length: 100\r\n\r\ngrant_type=cl"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    tokio::time::timeout(Duration::from_secs(30), stream.read_exact(&mut answer))
+        .await
+        .expect("the unfinished request is answered")
+        .unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 408");
+    let response = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+}
+
 /// Fails if start-up left the open-file limit where it found it, or let
 /// `max_connections` exceed what that limit allows.
 #[tokio::test]

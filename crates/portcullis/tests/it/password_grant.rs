@@ -36,7 +36,7 @@ async fn opted_in_clients_exchange_a_password_for_tokens() {
         server
             .cli_ok(
                 &["user", "create", "--username", "hesam", "--password-stdin"],
-                "123456789\n",
+                "saffron kite lantern\n",
             )
             .await;
         let (id, secret) = server
@@ -52,16 +52,17 @@ async fn opted_in_clients_exchange_a_password_for_tokens() {
             ])
             .await;
 
-        let (status, tokens) = password_grant(&server, (&id, &secret), "hesam", "123456789").await;
+        let (status, tokens) =
+            password_grant(&server, (&id, &secret), "hesam", "saffron kite lantern").await;
         assert_eq!(status, StatusCode::OK, "{kind:?}: {tokens}");
         assert_eq!(tokens["scope"], "offline_access openid profile");
         assert!(tokens["id_token"].is_string());
         assert!(tokens["refresh_token"].is_string());
 
         let (wrong_status, wrong) =
-            password_grant(&server, (&id, &secret), "hesam", "1234567890").await;
+            password_grant(&server, (&id, &secret), "hesam", "saffron kite lanterns").await;
         let (unknown_status, unknown) =
-            password_grant(&server, (&id, &secret), "mallory", "123456789").await;
+            password_grant(&server, (&id, &secret), "mallory", "saffron kite lantern").await;
         assert_eq!(
             (wrong_status, unknown_status),
             (StatusCode::BAD_REQUEST, StatusCode::BAD_REQUEST)
@@ -72,8 +73,13 @@ async fn opted_in_clients_exchange_a_password_for_tokens() {
         );
         assert_eq!(wrong["error"], "invalid_grant");
 
-        let (status, error) =
-            password_grant(&server, (&id, "not the secret"), "hesam", "123456789").await;
+        let (status, error) = password_grant(
+            &server,
+            (&id, "not the secret"),
+            "hesam",
+            "saffron kite lantern",
+        )
+        .await;
         assert_eq!(
             (status, error["error"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("invalid_client"))
@@ -89,15 +95,21 @@ async fn opted_in_clients_exchange_a_password_for_tokens() {
                 "openid",
             ])
             .await;
-        let (status, error) =
-            password_grant(&server, (&other, &other_secret), "hesam", "123456789").await;
+        let (status, error) = password_grant(
+            &server,
+            (&other, &other_secret),
+            "hesam",
+            "saffron kite lantern",
+        )
+        .await;
         assert_eq!(
             (status, error["error"].as_str()),
             (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
         );
 
         server.cli_ok(&["user", "disable", "hesam"], "").await;
-        let (status, error) = password_grant(&server, (&id, &secret), "hesam", "123456789").await;
+        let (status, error) =
+            password_grant(&server, (&id, &secret), "hesam", "saffron kite lantern").await;
         assert_eq!(
             (status, error["error"].as_str()),
             (StatusCode::BAD_REQUEST, Some("invalid_grant"))

@@ -632,6 +632,20 @@ async fn the_account_page_changes_the_password_and_signs_out() {
                 "short",
                 "at least 8 characters",
             ),
+            // The policy of sign-up: neither the username nor the email's
+            // local part, nothing an estimator guesses.
+            (
+                "down the rabbit hole",
+                "Alice in Wonderland",
+                "Alice in Wonderland",
+                "must not be or contain the username",
+            ),
+            (
+                "down the rabbit hole",
+                "qwertyuiop",
+                "qwertyuiop",
+                "The password is too easy to guess. This is a top-100 common password.",
+            ),
         ];
         for (current, new, confirm, message) in cases {
             let (status, _, html) = browser
@@ -719,5 +733,39 @@ async fn max_age_zero_always_asks_to_sign_in_again() {
         // Without max_age the session answers at once.
         let (status, _, _) = browser.get(&authorize_url(&setup, &[])).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+}
+
+/// Fails if the rules for new passwords were applied at sign-in: a password
+/// chosen under a weaker policy (`password_min_score = 0`) keeps working
+/// after the server restarts with the default policy, which refuses it only
+/// as a new password.
+#[tokio::test]
+async fn passwords_chosen_under_an_older_policy_keep_working() {
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let lax =
+            TestServer::spawn(BIN.as_ref(), &db, &[("PORTCULLIS_PASSWORD_MIN_SCORE", "0")]).await;
+        lax.create_user("alice", "password1", &[]).await;
+        lax.stop().await;
+
+        let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+        let (ok, _, stderr) = server
+            .cli_with_stdin(
+                &["user", "create", "--username", "dinah", "--password-stdin"],
+                "password1\n",
+            )
+            .await;
+        assert!(!ok && stderr.contains("too easy to guess"), "{stderr}");
+        let setup = Setup {
+            _db: db,
+            server,
+            client_id: String::new(),
+        };
+        let mut browser = Browser::new();
+        let (status, html) = sign_in_to_account(&setup, &mut browser, "password1").await;
+        assert_eq!(status, StatusCode::OK, "{kind:?}: {html}");
+        assert!(html.contains("Change your password"), "{html}");
+        setup.server.stop().await;
     }
 }

@@ -123,6 +123,24 @@ async fn people_create_an_account_and_continue_to_the_app() {
             ),
             ("hatter", "short", "short", "at least 8 characters"),
             (
+                "hatter",
+                "I am the Hatter",
+                "I am the Hatter",
+                "The password must not be or contain the username or the email address.",
+            ),
+            (
+                "march.hare",
+                "hatter says hi",
+                "hatter says hi",
+                "must not be or contain the username or the email address",
+            ),
+            (
+                "hatter",
+                "password1",
+                "password1",
+                "The password is too easy to guess. This is a very common password.",
+            ),
+            (
                 "mad hatter",
                 "tea party time",
                 "tea party time",

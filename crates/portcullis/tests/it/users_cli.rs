@@ -142,6 +142,16 @@ async fn bad_input_is_refused_with_one_clear_line_and_nothing_stored() {
             "no password on standard input",
         ),
         (
+            vec!["--username", "bob"],
+            "bob the builder\n",
+            "the password must not be or contain the username",
+        ),
+        (
+            vec!["--username", "bob"],
+            "iloveyou\n",
+            "the password is too easy to guess",
+        ),
+        (
             vec!["--username", "bob smith"],
             "long enough pw\n",
             "a username has 1 to 64 characters",

@@ -172,10 +172,19 @@ pub enum ClientRejected {
     /// Redirect URIs for a client that never redirects.
     #[error("redirect URIs are only for clients with authorization_code or implicit")]
     UnusedRedirectUri,
+    /// The name is empty, white space only, too long, or holds control
+    /// characters (it is shown to people on the consent page).
+    #[error(
+        "a client name has 1 to {MAX_NAME_CHARS} characters, not all white space, and no control characters"
+    )]
+    Name,
     /// refresh_token alone: nothing would ever issue the first refresh token.
     #[error("refresh_token needs authorization_code or password to issue the first refresh token")]
     RefreshAlone,
 }
+
+/// The longest client name accepted.
+pub const MAX_NAME_CHARS: usize = 200;
 
 /// What an administrator asks for when creating a client.
 #[derive(Debug, Clone, Default)]
@@ -197,17 +206,22 @@ pub struct NewClient {
 }
 
 impl NewClient {
-    /// Checks that the grants, the client type and the redirect URIs agree.
+    /// Checks the name, and that the grants, the client type and the redirect URIs agree.
     ///
     /// ```
     /// use portcullis_core::{GrantType, NewClient, client::ClientRejected};
-    /// let spa = NewClient { grant_types: vec![GrantType::AuthorizationCode], public: true, ..NewClient::default() };
+    /// let spa = NewClient { name: "SPA".into(), grant_types: vec![GrantType::AuthorizationCode], public: true, ..NewClient::default() };
     /// assert_eq!(spa.validate(), Err(ClientRejected::NoRedirectUri));
     /// ```
     pub fn validate(&self) -> Result<(), ClientRejected> {
         let has = |g: GrantType| self.grant_types.contains(&g);
         let redirects = has(GrantType::AuthorizationCode) || has(GrantType::Implicit);
-        if self.grant_types.is_empty() {
+        if self.name.trim().is_empty()
+            || self.name.chars().count() > MAX_NAME_CHARS
+            || self.name.chars().any(char::is_control)
+        {
+            Err(ClientRejected::Name)
+        } else if self.grant_types.is_empty() {
             Err(ClientRejected::NoGrant)
         } else if self.public && has(GrantType::ClientCredentials) {
             Err(ClientRejected::PublicClientCredentials)

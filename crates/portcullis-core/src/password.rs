@@ -20,8 +20,9 @@ pub const PARALLELISM: u32 = 1;
 
 /// The fewest characters a password may have (NIST SP 800-63B).
 pub const MIN_CHARS: usize = 8;
-/// The most bytes a password may have: longer input only costs CPU.
-pub const MAX_BYTES: usize = 1024;
+/// The most characters a new password may have (NIST asks for at least 64);
+/// longer input only costs CPU.
+pub const MAX_CHARS: usize = 256;
 
 /// A password as typed, wiped from memory when dropped.
 #[derive(Clone)]
@@ -40,8 +41,8 @@ pub enum PasswordRejected {
     /// Fewer than [`MIN_CHARS`] characters.
     #[error("the password must have at least {MIN_CHARS} characters")]
     TooShort,
-    /// More than [`MAX_BYTES`] bytes.
-    #[error("the password must have at most {MAX_BYTES} bytes")]
+    /// More than [`MAX_CHARS`] characters.
+    #[error("the password must have at most {MAX_CHARS} characters")]
     TooLong,
     /// The password is, or contains, the username or the email address's
     /// local part (NIST SP 800-63B 3.1.1.2: context-specific words).
@@ -133,10 +134,11 @@ impl PasswordPolicy {
         owner: PasswordOwner<'_>,
     ) -> Result<Password, PasswordRejected> {
         let text = Zeroizing::new(text.into());
-        if text.chars().count() < MIN_CHARS {
+        let chars = text.chars().count();
+        if chars < MIN_CHARS {
             return Err(PasswordRejected::TooShort);
         }
-        if text.len() > MAX_BYTES {
+        if chars > MAX_CHARS {
             return Err(PasswordRejected::TooLong);
         }
         let names = owner_names(owner);
@@ -289,9 +291,10 @@ mod tests {
             PasswordRejected::TooShort
         );
         assert!(lengths_only.check("éééééééé", NOBODY).is_ok());
+        assert!(lengths_only.check("é".repeat(MAX_CHARS), NOBODY).is_ok());
         assert_eq!(
             lengths_only
-                .check("a".repeat(MAX_BYTES + 1), NOBODY)
+                .check("é".repeat(MAX_CHARS + 1), NOBODY)
                 .unwrap_err(),
             PasswordRejected::TooLong
         );

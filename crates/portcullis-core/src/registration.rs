@@ -85,9 +85,6 @@ const SELF_SERVICE_GRANTS: [GrantType; 3] = [
     GrantType::ClientCredentials,
 ];
 
-/// The longest `client_name` accepted.
-const MAX_NAME: usize = 200;
-
 fn web_uri(text: &str) -> Result<RedirectUri, MetadataError> {
     let uri = RedirectUri::parse(text).map_err(|e| MetadataError::RedirectUri(e.to_string()))?;
     if !(text.starts_with("https://") || text.starts_with("http://")) {
@@ -156,14 +153,6 @@ impl ClientMetadata {
             .client_name
             .clone()
             .unwrap_or_else(|| "An unnamed application".to_owned());
-        if name.trim().is_empty()
-            || name.chars().count() > MAX_NAME
-            || name.chars().any(char::is_control)
-        {
-            return bad(format!(
-                "client_name must be 1 to {MAX_NAME} printable characters"
-            ));
-        }
         let redirect_uris = self
             .redirect_uris
             .iter()

@@ -120,7 +120,8 @@ impl Profile {
     /// ```
     pub fn validate(&self) -> Result<(), ProfileRejected> {
         if let Some(email) = &self.email {
-            let valid = email.len() <= 254
+            // Characters, not bytes, as JSON Schema's maxLength counts.
+            let valid = email.chars().count() <= 254
                 && !email.chars().any(|c| c.is_whitespace() || c.is_control())
                 && email.split_once('@').is_some_and(|(local, domain)| {
                     !local.is_empty()

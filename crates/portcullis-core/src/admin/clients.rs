@@ -13,6 +13,11 @@ pub enum ClientAdminError {
     /// A public client has no secret to rotate.
     #[error("client `{0}` is public: it has no secret")]
     Public(ClientId),
+    /// An admin client asked to delete itself.
+    #[error(
+        "client `{0}` is the admin client making this call; delete it with another admin client or `portcullis client delete`"
+    )]
+    Itself(ClientId),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -41,6 +46,22 @@ pub async fn delete(store: &dyn Store, id: &ClientId, now: UnixTime) -> Result<b
         .revoke_refresh_of(RefreshHolder::Client(id), now)
         .await?;
     Ok(true)
+}
+
+/// Deletes a client at the request of the admin client `caller`, which may
+/// not delete itself: the token it is calling with would die mid-session,
+/// and deleting the last admin client would leave only the CLI as a way in.
+/// `false` if there was no such client.
+pub async fn delete_as(
+    store: &dyn Store,
+    id: &ClientId,
+    caller: &ClientId,
+    now: UnixTime,
+) -> Result<bool, ClientAdminError> {
+    if id == caller {
+        return Err(ClientAdminError::Itself(id.clone()));
+    }
+    Ok(delete(store, id, now).await?)
 }
 
 /// Gives a confidential client a new secret; the old one stops working.

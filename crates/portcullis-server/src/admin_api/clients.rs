@@ -23,6 +23,9 @@ impl From<ClientAdminError> for ApiError {
     fn from(err: ClientAdminError) -> Self {
         match err {
             ClientAdminError::Store(err) => err.into(),
+            ClientAdminError::Itself(_) | ClientAdminError::Public(_) => {
+                ApiError::Problem(StatusCode::CONFLICT, "conflict", err.to_string())
+            }
             other => bad_request(other.to_string()),
         }
     }
@@ -107,10 +110,10 @@ pub(crate) async fn show(
 }
 
 /// Deletes a client; its refresh tokens are revoked and its access tokens
-/// stop being active.
+/// stop being active. The calling admin client cannot delete itself (409).
 #[utoipa::path(delete, path = "/admin/v1/clients/{client_id}", tag = "clients",
     params(("client_id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = ["portcullis:admin"])))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
@@ -118,7 +121,7 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = client_id(&id)?;
-    if !clients::delete(&*state.store, &id, system_now()).await? {
+    if !clients::delete_as(&*state.store, &id, &caller.client_id, system_now()).await? {
         return Err(not_found(format!("no client `{id}`")));
     }
     tracing::info!(admin = %caller.client_id, client_id = %id, "admin API: client deleted");
@@ -128,7 +131,7 @@ pub(crate) async fn delete(
 /// Gives a confidential client a new secret, shown once; the old one stops working.
 #[utoipa::path(post, path = "/admin/v1/clients/{client_id}/secret", tag = "clients",
     params(("client_id" = String, Path)),
-    responses((status = 200, body = NewSecret), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = NewSecret), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = ["portcullis:admin"])))]
 pub(crate) async fn rotate_secret(
     State(state): State<AppState>,

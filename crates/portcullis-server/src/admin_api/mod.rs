@@ -7,6 +7,7 @@
 mod auth;
 mod clients;
 mod keys;
+mod schema_rules;
 mod users;
 mod views;
 
@@ -147,11 +148,12 @@ impl<T: serde::de::DeserializeOwned> axum::extract::FromRequest<AppState> for Bo
     }
 }
 
-/// The OpenAPI document, rendered once.
-pub(crate) fn openapi_json() -> String {
-    AdminApi::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|_| "{}".to_owned())
+/// The OpenAPI document: utoipa's, with the request rules of
+/// [`schema_rules`].
+fn openapi_json() -> String {
+    let mut document = serde_json::to_value(AdminApi::openapi()).unwrap_or_default();
+    schema_rules::refine(&mut document);
+    serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".to_owned())
 }
 
 async fn openapi() -> impl IntoResponse {

@@ -131,8 +131,11 @@ pub(crate) struct NewUserRequest {
     /// 1 to 64 of letters, digits and `._@+-`, starting with a letter or digit.
     #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")]
     pub username: String,
-    /// At least 8 characters (and at most 1,024 bytes); stored as an
-    /// Argon2id hash.
+    /// At least 8 characters (and at most 256); stored as an
+    /// Argon2id hash. Beyond this schema the password policy applies: not
+    /// the username or the email's local part, nor containing them, and not
+    /// guessable (zxcvbn score of at least `password_min_score`); a refused
+    /// password is a 400 that says why.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     pub email: Option<String>,
@@ -147,7 +150,9 @@ pub(crate) struct NewUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordRequest {
-    /// At least 8 characters (and at most 1,024 bytes).
+    /// At least 8 characters (and at most 256). Beyond this schema
+    /// the password policy applies, as for a new user: a refused password is
+    /// a 400 that says why.
     #[schema(min_length = 8, max_length = 256)]
     pub password: String,
 }

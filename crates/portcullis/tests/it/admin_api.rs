@@ -169,6 +169,54 @@ async fn an_operator_manages_everything_through_the_admin_api() {
             (StatusCode::BAD_REQUEST, Some("invalid_request")),
             "{error}"
         );
+        // A NUL in a name is refused as bad input, not passed to PostgreSQL
+        // (which cannot store it, and answered 503 as if it were down).
+        for name in ["a\u{0}b", "   ", ""] {
+            let (status, error) = api
+                .call(
+                    Method::POST,
+                    "/clients",
+                    Some(json!({"name": name, "grant_types": ["client_credentials"]})),
+                )
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "{kind:?} {name:?}: {error}"
+            );
+            assert!(
+                error["error_description"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("a client name has 1 to 200 characters"),
+                "{error}"
+            );
+        }
+        // The admin client cannot delete itself (its token would die mid-call,
+        // and the last one would leave only the CLI); it can rotate a secret,
+        // but a public client has none (409, not a malformed request).
+        let (status, error) = api
+            .call(Method::DELETE, &format!("/clients/{admin_id}"), None)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{error}");
+        assert_eq!(
+            api.call(Method::GET, "/clients", None).await.0,
+            StatusCode::OK
+        );
+        let (_, spa) = api
+            .call(
+                Method::POST,
+                "/clients",
+                Some(json!({"name": "spa", "public": true, "grant_types": ["authorization_code"], "redirect_uris": [CALLBACK]})),
+            )
+            .await;
+        let spa = spa["client_id"].as_str().unwrap();
+        assert_eq!(
+            api.call(Method::POST, &format!("/clients/{spa}/secret"), None)
+                .await
+                .0,
+            StatusCode::CONFLICT
+        );
 
         // Users: create, set the password, disable, end sessions, delete.
         let (_, legacy) = api

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod admin_api;
+mod admin_api_conformance;
 mod clients_for_people;
 mod implicit_flow;
 mod introspection;

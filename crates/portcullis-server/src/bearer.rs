@@ -1,9 +1,11 @@
-//! The bearer token of a request (RFC 6750 section 2.1): exactly one
-//! `Authorization: Bearer` header.
+//! The bearer token of a request (RFC 6750 section 2): exactly one
+//! `Authorization: Bearer` header, or for `/userinfo` also a form body.
 
-use axum::http::{HeaderMap, header};
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, header};
 
 use crate::error::{ApiError, BearerError};
+use crate::form::Form;
 
 /// The token of the request's one `Authorization: Bearer` header.
 pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
@@ -24,5 +26,46 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
             Ok(token.trim())
         }
         _ => Err(ApiError::Bearer(None)),
+    }
+}
+
+/// The access token of a request to a protected resource: the
+/// `Authorization: Bearer` header (RFC 6750 2.1) or, in a form-encoded body
+/// of a request other than GET, the `access_token` parameter (2.2). A token
+/// in both places is `invalid_request`; a token in the query (2.3) is never
+/// read, so a query-only request has no token.
+pub(crate) async fn bearer_of_request(
+    method: &Method,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<String, ApiError> {
+    let in_header = match bearer(headers) {
+        Ok(token) => Some(token.to_owned()),
+        Err(ApiError::Bearer(None)) => None,
+        Err(err) => return Err(err),
+    };
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    let in_body = if method != Method::GET && is_form {
+        let form = match Form::read(headers, body, limit, &[]).await {
+            Ok(form) => form,
+            Err(ApiError::PayloadTooLarge) => return Err(ApiError::PayloadTooLarge),
+            Err(_) => return Err(ApiError::Bearer(Some(BearerError::InvalidRequest))),
+        };
+        form.get("access_token").map(str::to_owned)
+    } else {
+        None
+    };
+    match (in_header, in_body) {
+        (Some(_), Some(_)) => Err(ApiError::Bearer(Some(BearerError::InvalidRequest))),
+        (Some(token), None) | (None, Some(token)) => Ok(token),
+        (None, None) => Err(ApiError::Bearer(None)),
     }
 }

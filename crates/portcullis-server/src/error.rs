@@ -129,16 +129,35 @@ impl IntoResponse for ApiError {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if status == StatusCode::UNAUTHORIZED {
-            headers.insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
+            // The error travels in the challenge too, as node-oidc-provider
+            // sends it and clients such as openid-client read it from there.
+            let challenge = format!(
+                "Basic realm=\"portcullis\", charset=\"UTF-8\", error=\"{}\", error_description=\"{}\"",
+                quotable(code),
+                quotable(&description)
             );
+            let value = HeaderValue::from_str(&challenge).unwrap_or_else(|_| {
+                HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\"")
+            });
+            headers.insert(header::WWW_AUTHENTICATE, value);
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }
+}
+
+/// `text` as the inside of a quoted-string (RFC 9110 5.6.4) that any
+/// client can parse: printable ASCII, no quote or backslash to escape.
+fn quotable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 fn bearer_response(error: Option<BearerError>) -> Response {
@@ -173,7 +192,8 @@ fn bearer_response(error: Option<BearerError>) -> Response {
             (
                 status,
                 format!(
-                    "Bearer realm=\"portcullis\", error=\"{code}\", error_description=\"{description}\"{scope}"
+                    "Bearer realm=\"portcullis\", error=\"{code}\", error_description=\"{}\"{scope}",
+                    quotable(&description)
                 ),
                 json!({"error": code, "error_description": description}),
             )

@@ -232,6 +232,9 @@ pub struct Settings {
     pub log: String,
     /// Log line format (default pretty).
     pub log_format: LogFormat,
+    /// What loading noticed but did not refuse (unknown `PORTCULLIS_*`
+    /// environment variables), for the caller to log once logging is set up.
+    pub warnings: Vec<String>,
 }
 
 impl Settings {
@@ -248,12 +251,16 @@ impl Settings {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
+        // An unknown key in a file is an error; an unknown variable in the
+        // environment is only a warning: a deploy script's PORTCULLIS_BIN
+        // must not stop the server.
+        let known = setting_names();
+        let unknown = unknown_variables(std::env::vars_os().map(|(key, _)| key), known);
         figment = figment
             .merge(
                 // PORTCULLIS_CONFIG names the file; PORTCULLIS_TEST_* belong to the tests.
                 Env::prefixed("PORTCULLIS_")
-                    .ignore(&["config"])
-                    .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_")),
+                    .filter(|key| known.iter().any(|k| key.as_str().eq_ignore_ascii_case(k))),
             )
             .merge(Serialized::defaults(flags));
         let raw: RawSettings = figment.extract().map_err(|e| {
@@ -264,7 +271,14 @@ impl Settings {
                 .unwrap_or_default();
             SettingsError(first.replace('\n', " "))
         })?;
-        Self::validate(raw)
+        let mut settings = Self::validate(raw)?;
+        if !unknown.is_empty() {
+            settings.warnings.push(format!(
+                "ignoring unknown environment variable(s) {}",
+                unknown.join(", ")
+            ));
+        }
+        Ok(settings)
     }
 
     fn validate(raw: RawSettings) -> Result<Self, SettingsError> {
@@ -494,6 +508,7 @@ impl Settings {
             password_policy,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
             log_format,
+            warnings: Vec::new(),
         })
     }
 
@@ -529,6 +544,75 @@ fn validate_issuer(issuer: &str) -> Result<String, SettingsError> {
         return Err(bad("must not have a query, a fragment or spaces"));
     }
     Ok(issuer.trim_end_matches('/').to_owned())
+}
+
+/// The names of the settings, as serde reads them (the fields of
+/// [`RawSettings`]).
+fn setting_names() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor};
+    /// A deserializer that only notes the fields a struct asks for.
+    struct FieldNames(&'static [&'static str]);
+    impl<'de> serde::Deserializer<'de> for &mut FieldNames {
+        type Error = serde::de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(Self::Error::custom("only a struct's field names are read"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0 = fields;
+            Err(Self::Error::custom("field names read"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    static NAMES: std::sync::OnceLock<&'static [&'static str]> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names = FieldNames(&[]);
+        let _ = RawSettings::deserialize(&mut names);
+        names.0
+    })
+}
+
+/// The `PORTCULLIS_*` variables among `keys` that name no setting, each with
+/// the nearest setting when one is close (`PORTCULLIS_ISUER (did you mean
+/// PORTCULLIS_ISSUER?)`). `PORTCULLIS_CONFIG` and the tests'
+/// `PORTCULLIS_TEST_*` are known.
+fn unknown_variables(
+    keys: impl Iterator<Item = std::ffi::OsString>,
+    known: &[&str],
+) -> Vec<String> {
+    let mut unknown: Vec<String> = keys
+        .filter_map(|key| key.into_string().ok())
+        .filter_map(|key| {
+            let name = key.strip_prefix("PORTCULLIS_")?.to_ascii_lowercase();
+            let ours =
+                name == "config" || name.starts_with("test_") || known.contains(&name.as_str());
+            if ours {
+                return None;
+            }
+            let nearest = known
+                .iter()
+                .map(|k| (strsim::damerau_levenshtein(&name, k), *k))
+                .min()
+                .filter(|(distance, k)| *distance <= 2.max(k.len() / 4));
+            Some(match nearest {
+                Some((_, k)) => format!(
+                    "{key} (did you mean PORTCULLIS_{}?)",
+                    k.to_ascii_uppercase()
+                ),
+                None => key,
+            })
+        })
+        .collect();
+    unknown.sort();
+    unknown
 }
 
 fn default_data_dir() -> PathBuf {
@@ -628,6 +712,28 @@ mod tests {
             let err = Settings::validate(r).unwrap_err().to_string();
             assert!(err.contains(&format!("`{name}`")), "{err}");
         }
+    }
+
+    #[test]
+    fn every_setting_is_known_and_strangers_are_named_with_the_nearest() {
+        let known = setting_names();
+        assert!(known.contains(&"listen") && known.contains(&"password_min_score"));
+        let keys = [
+            "PORTCULLIS_BIN",
+            "PORTCULLIS_ISUER",
+            "PORTCULLIS_LISTEN",
+            "PORTCULLIS_CONFIG",
+            "PORTCULLIS_TEST_DATABASE_URL",
+            "HOME",
+        ]
+        .map(std::ffi::OsString::from);
+        assert_eq!(
+            unknown_variables(keys.into_iter(), known),
+            [
+                "PORTCULLIS_BIN",
+                "PORTCULLIS_ISUER (did you mean PORTCULLIS_ISSUER?)"
+            ]
+        );
     }
 
     #[test]

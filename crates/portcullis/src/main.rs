@@ -45,6 +45,10 @@ struct SettingsArgs {
     /// Access token lifetime, e.g. 900 or 15m.
     #[arg(long, global = true)]
     access_token_ttl: Option<String>,
+    /// Log at the `log` setting's level (default info), not only warnings
+    /// and errors (commands other than `serve`; `RUST_LOG` also works).
+    #[arg(long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,7 +114,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logs(&settings.log, settings.log_format);
+    // `serve` logs at the `log` setting; other commands print their output
+    // and, unless asked, only warnings and errors.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(filter) if !filter.is_empty() => filter,
+        _ if matches!(command, Command::Serve(_)) || cli.settings.verbose => settings.log.clone(),
+        _ => "warn".to_owned(),
+    };
+    init_logs(&filter, settings.log_format);
+    for warning in &settings.warnings {
+        tracing::warn!("{warning}");
+    }
     run(
         async {
             match command {
@@ -159,10 +173,20 @@ fn run<T>(
 }
 
 fn init_logs(filter: &str, format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    use std::io::IsTerminal as _;
+    // PostgreSQL's notices ("relation ... already exists, skipping") are
+    // noise at info, unless the filter asks for sqlx by name.
+    let filter = if filter.contains("sqlx") {
+        filter.to_owned()
+    } else {
+        format!("{filter},sqlx::postgres::notice=warn")
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only for a person at a terminal, never into a file or journald.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Pretty => logs.init(),

@@ -410,3 +410,24 @@ async fn start_up_raises_the_open_file_limit_and_keeps_connections_below_it() {
         );
     }
 }
+
+/// Fails if `serve` wrote terminal colour codes into a log file (journald
+/// and log collectors showed `\x1b[2m…\x1b[32m INFO`).
+#[tokio::test]
+async fn pretty_logs_into_a_file_carry_no_colour_codes() {
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let log = db.dir.path().join("server.log");
+    let server =
+        TestServer::spawn_logging(BIN.as_ref(), &db, &[("PORTCULLIS_LOG", "info")], &log).await;
+    let response = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    server.stop().await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(" INFO "),
+        "pretty lines were written:\n{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+}

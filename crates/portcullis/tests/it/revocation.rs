@@ -230,6 +230,24 @@ async fn a_revoked_access_token_is_refused_until_it_expires() {
             serde_json::from_str::<Value>(&body).unwrap()["error"],
             "invalid_client"
         );
+        // At /revoke and /introspect alike, the Basic challenge names the error.
+        for path in ["/revoke", "/introspect"] {
+            let response = reqwest::Client::new()
+                .post(format!("{}{path}", f.server.url))
+                .basic_auth(&f.app.0, Some("wrong"))
+                .form(&[("token", access.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+            let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+            assert!(
+                challenge.starts_with("Basic realm=\"portcullis\"")
+                    && challenge.contains("error=\"invalid_client\"")
+                    && challenge.contains("error_description=\""),
+                "{path}: {challenge}"
+            );
+        }
         let anonymous = reqwest::Client::new()
             .post(format!("{}/revoke", f.server.url))
             .form(&[("token", access.as_str()), ("client_id", f.app.0.as_str())])

@@ -222,12 +222,44 @@ async fn a_user_signs_in_consents_and_the_app_gets_verified_tokens() {
                 serde_json::json!({"sub": claims["sub"], "preferred_username": "alice"})
             );
         }
-        let response = http.get(&userinfo).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(
-            response.headers()["www-authenticate"],
-            "Bearer realm=\"portcullis\""
+        // RFC 6750 2.2: the token in a form-encoded POST body, as pyoidc
+        // sends it by default.
+        let response = http
+            .post(&userinfo)
+            .form(&[("access_token", access_token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let info: Value = response.json().await.unwrap();
+        assert_eq!(info["sub"], claims["sub"]);
+        // Two methods at once are invalid_request (RFC 6750 2); the query
+        // (2.3) is never read, so a token there is no token.
+        let response = http
+            .post(&userinfo)
+            .bearer_auth(access_token)
+            .form(&[("access_token", access_token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.contains("error=\"invalid_request\""),
+            "{challenge}"
         );
+        for request in [
+            http.get(format!("{userinfo}?access_token={access_token}")),
+            http.get(&userinfo),
+            http.post(&userinfo).form(&[("other", "x")]),
+        ] {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                response.headers()["www-authenticate"],
+                "Bearer realm=\"portcullis\""
+            );
+        }
         let response = http
             .get(&userinfo)
             .bearer_auth("not.a.token")

@@ -178,12 +178,15 @@ fn assert_error(
     );
     assert_eq!(headers["cache-control"], "no-store");
     if want_status == StatusCode::UNAUTHORIZED {
+        // RFC 6749 5.2 and node-oidc-provider: the challenge names the error
+        // too (openid-client 6 reads it from there, not from the body).
+        let challenge = headers["www-authenticate"].to_str().unwrap();
+        let description = body["error_description"].as_str().unwrap();
         assert!(
-            headers["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Basic"),
-            "{headers:?}"
+            challenge.starts_with("Basic realm=\"portcullis\"")
+                && challenge.contains(&format!("error=\"{code}\""))
+                && challenge.contains(&format!("error_description=\"{description}\"")),
+            "{challenge}"
         );
     }
 }

@@ -251,3 +251,75 @@ async fn an_administrator_signs_a_user_out_and_withdraws_grants() {
     assert!(page.contains("name=\"password\""), "signed out: {page}");
     server.stop().await;
 }
+
+/// Runs the CLI on `db` with only `env` besides the database; returns
+/// (exit code, stdout, stderr).
+fn cli_env(db: &TestDatabase, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("PORTCULLIS_DATA_DIR", db.dir.path())
+        .env("PORTCULLIS_DATABASE_URL", &db.url)
+        .env_remove("PORTCULLIS_LOG")
+        .env_remove("RUST_LOG")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Fails if a command printed log lines (PostgreSQL's notices, colour
+/// codes) around its output, or if an unknown `PORTCULLIS_*` variable, as
+/// deploy scripts set them, stopped it instead of being named once.
+#[tokio::test]
+async fn commands_print_their_output_and_one_warning_for_a_stranger_variable() {
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        // Twice: the second run meets migrations already applied, where
+        // PostgreSQL says "already exists, skipping".
+        for _ in 0..2 {
+            let (code, stdout, stderr) = cli_env(&db, &[], &["user", "list", "--json"]);
+            assert_eq!(code, 0, "{stderr}");
+            assert_eq!(stdout.trim(), "[]");
+            assert_eq!(stderr, "", "{kind:?}: nothing but the output");
+        }
+        let (code, stdout, stderr) = cli_env(
+            &db,
+            &[
+                ("PORTCULLIS_BIN", "/opt/portcullis"),
+                ("PORTCULLIS_ISUER", "x"),
+            ],
+            &["user", "list", "--json"],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(stdout.trim(), "[]");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("WARN")
+                && stderr
+                    .contains("PORTCULLIS_BIN, PORTCULLIS_ISUER (did you mean PORTCULLIS_ISSUER?)"),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}'),
+            "no colour into a pipe: {stderr:?}"
+        );
+        // An unknown key in a configuration file stays an error.
+        let file = db.dir.path().join("portcullis.toml");
+        std::fs::write(&file, "bin = \"/opt/portcullis\"\n").unwrap();
+        let (code, stdout, stderr) = cli_env(
+            &db,
+            &[("PORTCULLIS_CONFIG", file.to_str().unwrap())],
+            &["user", "list"],
+        );
+        assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+        assert!(
+            stderr.contains("unknown field") && stderr.contains("bin"),
+            "{stderr}"
+        );
+    }
+}

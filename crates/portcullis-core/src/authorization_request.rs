@@ -95,7 +95,8 @@ pub struct AuthorizationRequest {
     pub state: Option<String>,
     /// Bound into the ID token.
     pub nonce: Option<String>,
-    /// The PKCE challenge (always present for the code flow).
+    /// The PKCE challenge (present for the code flow unless
+    /// [`crate::pkce::pkce_required`] allowed it away).
     pub code_challenge: Option<CodeChallenge>,
     /// `prompt`.
     pub prompt: Prompt,
@@ -304,7 +305,14 @@ pub fn validate(
                 "code_challenge_method without code_challenge",
             );
         }
-        (None, None) if response_type == ResponseType::Code => {
+        (None, None)
+            if response_type == ResponseType::Code
+                && crate::pkce::pkce_required(
+                    client.is_public(),
+                    client.require_pkce,
+                    openid && nonce.is_some(),
+                ) =>
+        {
             return fail(
                 "invalid_request",
                 "PKCE is required: send code_challenge with code_challenge_method=S256",
@@ -429,6 +437,7 @@ mod tests {
                 .map(|u| RedirectUri::parse(u).unwrap_or_else(|e| panic!("{e}")))
                 .collect(),
             post_logout_redirect_uris: vec![],
+            require_pkce: false,
             created_at: UnixTime(0),
         }
     }

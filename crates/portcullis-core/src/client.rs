@@ -135,6 +135,9 @@ pub struct Client {
     pub redirect_uris: Vec<RedirectUri>,
     /// Where the user may be sent after signing out (exact match).
     pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// Whether its authorization requests need PKCE even where OpenID
+    /// Connect's `nonce` would do (see [`crate::pkce::pkce_required`]).
+    pub require_pkce: bool,
     /// When it was registered.
     pub created_at: UnixTime,
 }
@@ -203,6 +206,8 @@ pub struct NewClient {
     pub post_logout_redirect_uris: Vec<RedirectUri>,
     /// A public client gets no secret.
     pub public: bool,
+    /// PKCE on every authorization request, `nonce` or not.
+    pub require_pkce: bool,
 }
 
 impl NewClient {
@@ -254,6 +259,7 @@ impl NewClient {
             audiences: self.audiences,
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
+            require_pkce: self.require_pkce,
             created_at: now,
         };
         (client, secret)

@@ -159,6 +159,7 @@ mod tests {
             post_logout_redirect_uris: vec![
                 RedirectUri::parse("https://app.example/bye?x=1").unwrap(),
             ],
+            require_pkce: false,
             created_at: UnixTime(0),
         }
     }

@@ -20,6 +20,25 @@ pub enum PkceRejected {
     Verifier,
 }
 
+/// Whether an authorization request for a code must carry a PKCE challenge.
+/// Always for a public client and for a client registered with
+/// `require_pkce`; for a confidential client's OpenID Connect request (scope
+/// `openid`) with a `nonce`, PKCE may be left out: the nonce in the ID token
+/// binds the code to the session, as RFC 9700 2.1.1 allows and
+/// node-oidc-provider does. Which relying parties need this: those without
+/// PKCE (passport-openidconnect, mod_auth_openidc by default).
+///
+/// ```
+/// use portcullis_core::pkce::pkce_required;
+/// assert!(pkce_required(true, false, true));   // public: always
+/// assert!(!pkce_required(false, false, true)); // confidential, openid + nonce
+/// assert!(pkce_required(false, false, false)); // confidential, plain OAuth
+/// assert!(pkce_required(false, true, true));   // confidential, required by its registration
+/// ```
+pub fn pkce_required(public: bool, require_pkce: bool, openid_with_nonce: bool) -> bool {
+    public || require_pkce || !openid_with_nonce
+}
+
 /// A code challenge received with an authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeChallenge(String);

@@ -171,6 +171,8 @@ impl ClientMetadata {
             redirect_uris,
             post_logout_redirect_uris,
             public,
+            // No registration metadata asks for it; public clients need PKCE anyway.
+            require_pkce: false,
         };
         new.validate().map_err(|e| match e {
             ClientRejected::NoRedirectUri | ClientRejected::UnusedRedirectUri => {

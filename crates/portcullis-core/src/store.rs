@@ -30,8 +30,10 @@ pub struct CodeRecord {
     pub scope: ScopeSet,
     /// The request's `nonce`, for the ID token.
     pub nonce: Option<String>,
-    /// The PKCE challenge.
-    pub code_challenge: CodeChallenge,
+    /// The PKCE challenge, when the request carried one; a code issued
+    /// with one is redeemed only with its verifier, one issued without
+    /// only without a verifier.
+    pub code_challenge: Option<CodeChallenge>,
     /// When the user authenticated (`auth_time`).
     pub auth_time: UnixTime,
     /// When it was issued.

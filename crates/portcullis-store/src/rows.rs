@@ -22,6 +22,7 @@ pub(crate) struct ClientRow {
     pub audiences: String,
     pub redirect_uris: String,
     pub post_logout_redirect_uris: String,
+    pub require_pkce: bool,
     pub created_at: i64,
 }
 
@@ -56,6 +57,7 @@ impl TryFrom<ClientRow> for Client {
                 .collect::<Result<_, _>>()?,
             redirect_uris: redirect_uris(&row.redirect_uris)?,
             post_logout_redirect_uris: redirect_uris(&row.post_logout_redirect_uris)?,
+            require_pkce: row.require_pkce,
             created_at: UnixTime(row.created_at),
         })
     }
@@ -186,7 +188,9 @@ impl TryFrom<CodeRow> for CodeRecord {
             redirect_uri_sent: row.redirect_uri_sent,
             scope: ScopeSet::parse(&row.scope).ok_or_else(|| corrupt("code scope"))?,
             nonce: row.nonce,
-            code_challenge: CodeChallenge::from_stored(row.code_challenge),
+            // Empty: issued without a challenge.
+            code_challenge: (!row.code_challenge.is_empty())
+                .then(|| CodeChallenge::from_stored(row.code_challenge)),
             auth_time: UnixTime(row.auth_time),
             issued_at: UnixTime(row.issued_at),
             expires_at: UnixTime(row.expires_at),

@@ -85,8 +85,8 @@ macro_rules! implement_store {
                 let columns = client_columns(client);
                 sqlx::query(
                     "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, \
-                     redirect_uris, post_logout_redirect_uris, created_at, registration_token_hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     redirect_uris, post_logout_redirect_uris, created_at, registration_token_hash, \
+                     require_pkce) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(client.id.as_str())
                 .bind(&client.name)
@@ -98,6 +98,7 @@ macro_rules! implement_store {
                 .bind(columns.post_logout_redirect_uris)
                 .bind(client.created_at.0)
                 .bind(registration_token.map(|h| h.as_bytes().to_vec()))
+                .bind(client.require_pkce)
                 .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
@@ -317,7 +318,7 @@ macro_rules! implement_store {
                 .bind(code.redirect_uri_sent)
                 .bind(code.scope.to_string())
                 .bind(code.nonce.as_deref())
-                .bind(code.code_challenge.as_str())
+                .bind(code.code_challenge.as_ref().map_or("", |c| c.as_str()))
                 .bind(code.auth_time.0)
                 .bind(code.issued_at.0)
                 .bind(code.expires_at.0)

@@ -332,9 +332,9 @@ mod sign_in {
             redirect_uri_sent: true,
             scope: ScopeSet::parse("openid profile").unwrap(),
             nonce: Some("n".into()),
-            code_challenge: CodeChallenge::from_stored(
+            code_challenge: Some(CodeChallenge::from_stored(
                 "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
-            ),
+            )),
             auth_time: UnixTime(90),
             issued_at: UnixTime(100),
             expires_at: UnixTime(160),

@@ -28,6 +28,10 @@ pub enum ClientCommand {
         /// A public client (SPA, native or CLI app): no secret, PKCE mandatory.
         #[arg(long)]
         public: bool,
+        /// PKCE on every authorization request; otherwise a confidential
+        /// client's OpenID Connect request with a nonce may leave it out.
+        #[arg(long)]
+        require_pkce: bool,
         /// Scopes it may be granted, space-separated.
         #[arg(long, default_value = "")]
         scope: String,
@@ -79,6 +83,7 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
             redirect_uris,
             post_logout_redirect_uris,
             public,
+            require_pkce,
             scope,
             audiences,
             json,
@@ -111,6 +116,7 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                     "post-logout-redirect-uri",
                 )?,
                 public,
+                require_pkce,
             };
             let (client, secret) = clients::create(&*store, new, system_now()).await?;
             for warning in client.grant_types.iter().filter_map(|g| g.warning()) {
@@ -168,6 +174,7 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                 println!("audiences:     {}", audiences.join(" "));
                 println!("redirect_uris: {}", join(&client.redirect_uris));
                 println!("post_logout:   {}", join(&client.post_logout_redirect_uris));
+                println!("require_pkce:  {}", pkce_rule(&client));
                 println!("created_at:    {}", client.created_at.0);
             }
         }
@@ -235,6 +242,18 @@ fn describe(client: &Client) -> serde_json::Value {
         "grant_types": client.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "scope": client.scopes.to_string(),
         "audiences": client.audiences.iter().map(Resource::as_str).collect::<Vec<_>>(),
+        "require_pkce": client.require_pkce || client.is_public(),
         "created_at": client.created_at.0,
     })
+}
+
+/// When the client's authorization requests need PKCE.
+fn pkce_rule(client: &Client) -> &'static str {
+    if client.is_public() {
+        "always (public client)"
+    } else if client.require_pkce {
+        "always"
+    } else {
+        "unless an OpenID Connect request carries a nonce"
+    }
 }

@@ -28,9 +28,7 @@ pub struct IssuedCode {
     pub record: CodeRecord,
 }
 
-/// Issues a code for an authorization the user granted. `None` when the
-/// request carries no PKCE challenge (validation makes that impossible for
-/// the code flow).
+/// Issues a code for an authorization the user granted.
 pub fn issue_code(
     client: &Client,
     user: &UserId,
@@ -38,9 +36,9 @@ pub fn issue_code(
     redirect_uri_sent: bool,
     auth_time: UnixTime,
     now: UnixTime,
-) -> Option<IssuedCode> {
+) -> IssuedCode {
     let code = random::token::<32>();
-    Some(IssuedCode {
+    IssuedCode {
         record: CodeRecord {
             hash: TokenHash::of(&code),
             client_id: client.id.clone(),
@@ -49,13 +47,13 @@ pub fn issue_code(
             redirect_uri_sent,
             scope: request.scope.clone(),
             nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone()?,
+            code_challenge: request.code_challenge.clone(),
             auth_time,
             issued_at: now,
             expires_at: now + CODE_LIFETIME,
         },
         code,
-    })
+    }
 }
 
 /// A token request redeeming a code.
@@ -168,13 +166,18 @@ pub fn check_redemption(
         }
         _ => {}
     }
-    let Some(verifier) = code_verifier else {
-        return Err(TokenError::InvalidGrant("code_verifier is missing"));
-    };
-    record
-        .code_challenge
-        .verify(verifier)
-        .map_err(|_| TokenError::InvalidGrant("code_verifier does not match the code_challenge"))
+    // PKCE downgrade protection (RFC 9700 2.1.1): the verifier goes with the
+    // challenge, no verifier without one.
+    match (&record.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) => challenge.verify(verifier).map_err(|_| {
+            TokenError::InvalidGrant("code_verifier does not match the code_challenge")
+        }),
+        (Some(_), None) => Err(TokenError::InvalidGrant("code_verifier is missing")),
+        (None, Some(_)) => Err(TokenError::InvalidGrant(
+            "the code was issued without code_challenge, so it takes no code_verifier",
+        )),
+        (None, None) => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +203,7 @@ mod tests {
                 RedirectUri::parse("https://a.example/cb").unwrap_or_else(|e| panic!("{e}")),
             ],
             post_logout_redirect_uris: vec![],
+            require_pkce: false,
             created_at: UnixTime(0),
         }
     }
@@ -225,7 +229,6 @@ mod tests {
             UnixTime(90),
             UnixTime(100),
         )
-        .unwrap_or_else(|| unreachable!())
     }
 
     #[test]

@@ -108,6 +108,7 @@ mod tests {
                 .collect(),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
+            require_pkce: false,
             created_at: UnixTime(0),
         }
     }

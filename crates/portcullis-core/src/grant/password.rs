@@ -128,6 +128,7 @@ mod tests {
             audiences: vec![],
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
+            require_pkce: false,
             created_at: UnixTime(0),
         }
     }

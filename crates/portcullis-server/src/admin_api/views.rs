@@ -21,6 +21,9 @@ pub(crate) struct ClientView {
     pub audiences: Vec<String>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
+    /// PKCE on every authorization request, even OpenID Connect ones with a
+    /// `nonce` (public clients always need it).
+    pub require_pkce: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -45,6 +48,7 @@ impl From<&Client> for ClientView {
                 .collect(),
             redirect_uris: uris(&c.redirect_uris),
             post_logout_redirect_uris: uris(&c.post_logout_redirect_uris),
+            require_pkce: c.require_pkce || c.is_public(),
             created_at: c.created_at.0,
         }
     }
@@ -71,6 +75,10 @@ pub(crate) struct NewClientRequest {
     /// No secret: for SPAs and native apps, which use PKCE.
     #[serde(default)]
     pub public: bool,
+    /// PKCE on every authorization request, even OpenID Connect ones with a
+    /// `nonce`, which a confidential client may otherwise leave out.
+    #[serde(default)]
+    pub require_pkce: bool,
 }
 
 /// A created client, with its secret shown this once.

@@ -232,14 +232,7 @@ async fn issue_code(
     let sent = params
         .iter()
         .any(|(k, v)| k == "redirect_uri" && !v.is_empty());
-    let Some(issued) =
-        authorization_code::issue_code(client, &user.id, request, sent, auth_time, now)
-    else {
-        return Err(PageError::Shown(
-            StatusCode::BAD_REQUEST,
-            "The request has no PKCE challenge.".into(),
-        ));
-    };
+    let issued = authorization_code::issue_code(client, &user.id, request, sent, auth_time, now);
     state.store.insert_code(&issued.record).await?;
     tracing::info!(client_id = %client.id, "authorization code issued");
     let mut fields = vec![("code", issued.code.as_str())];

@@ -210,7 +210,28 @@ async fn an_operator_manages_everything_through_the_admin_api() {
                 Some(json!({"name": "spa", "public": true, "grant_types": ["authorization_code"], "redirect_uris": [CALLBACK]})),
             )
             .await;
+        assert_eq!(
+            spa["require_pkce"], true,
+            "a public client always needs PKCE"
+        );
         let spa = spa["client_id"].as_str().unwrap();
+        let (status, strict) = api
+            .call(
+                Method::POST,
+                "/clients",
+                Some(json!({"name": "strict", "require_pkce": true, "grant_types": ["authorization_code"], "redirect_uris": [CALLBACK]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{strict}");
+        assert_eq!(strict["require_pkce"], true);
+        let (_, web) = api
+            .call(
+                Method::POST,
+                "/clients",
+                Some(json!({"name": "web", "grant_types": ["authorization_code"], "redirect_uris": [CALLBACK]})),
+            )
+            .await;
+        assert_eq!(web["require_pkce"], false);
         assert_eq!(
             api.call(Method::POST, &format!("/clients/{spa}/secret"), None)
                 .await

@@ -801,3 +801,141 @@ async fn passwords_chosen_under_an_older_policy_keep_working() {
         setup.server.stop().await;
     }
 }
+
+/// The PKCE policy as RFC 9700 2.1.1 allows it and node-oidc-provider does:
+/// a confidential client's OpenID Connect request with a `nonce` may leave
+/// PKCE out (relying parties without PKCE, such as passport-openidconnect,
+/// work); everything else needs it; and a code is redeemed only as it was
+/// issued: with its verifier, or without one. Fails if a PKCE-less request
+/// were refused for a confidential OIDC client with a nonce, accepted for
+/// anyone else, or if a verifier could be added to or left off a code.
+#[tokio::test]
+async fn pkce_is_required_unless_a_confidential_oidc_client_sends_a_nonce_and_never_downgraded() {
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+        server
+            .create_user("alice", "down the rabbit hole", &[])
+            .await;
+        let common = [
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            CALLBACK,
+            "--scope",
+            "openid profile",
+        ];
+        let web = server
+            .create_client(&[&["--name", "web"][..], &common].concat())
+            .await;
+        let strict = server
+            .create_client(&[&["--name", "strict", "--require-pkce"][..], &common].concat())
+            .await;
+        let spa = server
+            .create_client(&[&["--name", "spa", "--public"][..], &common].concat())
+            .await;
+        let shown = server.cli_ok(&["client", "show", &strict.0], "").await;
+        assert!(shown.contains("require_pkce:  always"), "{shown}");
+        let shown = server.cli_ok(&["client", "show", &web.0], "").await;
+        assert!(
+            shown.contains("unless an OpenID Connect request carries a nonce"),
+            "{shown}"
+        );
+
+        let url = |client: &str, scope: &str, nonce: bool, pkce: bool| {
+            let mut pairs = vec![
+                ("response_type", "code"),
+                ("client_id", client),
+                ("redirect_uri", CALLBACK),
+                ("scope", scope),
+                ("state", "st"),
+            ];
+            if nonce {
+                pairs.push(("nonce", "n-42"));
+            }
+            if pkce {
+                pairs.push(("code_challenge", CHALLENGE));
+                pairs.push(("code_challenge_method", "S256"));
+            }
+            let query = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&pairs)
+                .finish();
+            format!("{}/authorize?{query}", server.url)
+        };
+        let exchange = |client: (String, String), code: String, verifier: Option<&'static str>| {
+            let url = format!("{}/token", server.url);
+            async move {
+                let mut form = vec![
+                    ("grant_type", "authorization_code".to_owned()),
+                    ("code", code),
+                    ("redirect_uri", CALLBACK.to_owned()),
+                ];
+                if let Some(verifier) = verifier {
+                    form.push(("code_verifier", verifier.to_owned()));
+                }
+                let request = reqwest::Client::new()
+                    .post(url)
+                    .form(&form)
+                    .basic_auth(&client.0, Some(&client.1));
+                let response = request.send().await.unwrap();
+                (response.status(), response.json::<Value>().await.unwrap())
+            }
+        };
+        let mut browser = Browser::new();
+        let mut code_of = async |u: String| {
+            let location = browser.authorize(&u, "alice", "down the rabbit hole").await;
+            let pairs = query_of(&location);
+            (
+                param(&pairs, "code").map(str::to_owned),
+                param(&pairs, "error").map(str::to_owned),
+            )
+        };
+
+        // A confidential client, OpenID Connect with a nonce: no PKCE needed.
+        let (code, _) = code_of(url(&web.0, "openid profile", true, false)).await;
+        let code = code.expect("a code without PKCE");
+        // A verifier for a code issued without a challenge is refused, and
+        // the code stays unspent; without one it is redeemed.
+        let (status, body) = exchange(web.clone(), code.clone(), Some(VERIFIER)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "{body}"
+        );
+        let (status, tokens) = exchange(web.clone(), code, None).await;
+        assert_eq!(status, StatusCode::OK, "{kind:?}: {tokens}");
+        let claims =
+            verified_claims(&server.url, tokens["id_token"].as_str().unwrap(), &web.0).await;
+        assert_eq!(claims["nonce"], "n-42");
+
+        // Everything else needs PKCE: no nonce, no openid, a client that
+        // requires it, a public client.
+        for u in [
+            url(&web.0, "openid profile", false, false),
+            url(&web.0, "profile", true, false),
+            url(&strict.0, "openid profile", true, false),
+            url(&spa.0, "openid profile", true, false),
+        ] {
+            let (code, error) = code_of(u.clone()).await;
+            assert_eq!(
+                (code, error.as_deref()),
+                (None, Some("invalid_request")),
+                "{u}"
+            );
+        }
+
+        // A code issued with a challenge needs its verifier; the refusal
+        // leaves it unspent.
+        let (code, _) = code_of(url(&web.0, "openid profile", true, true)).await;
+        let code = code.unwrap();
+        let (status, body) = exchange(web.clone(), code.clone(), None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_grant")),
+            "{body}"
+        );
+        let (status, body) = exchange(web.clone(), code, Some(VERIFIER)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        server.stop().await;
+    }
+}

@@ -81,6 +81,8 @@ async fn schemathesis_finds_the_admin_api_true_to_its_document() {
             .args(["--checks", "all", "--max-examples", "40", "--seed", "1"])
             // One worker: this Python's parser is not safe across threads.
             .args(["--workers", "1", "--no-color"])
+            // Its cache of findings lives with the test's database, not in the tree.
+            .current_dir(db.dir.path())
             .kill_on_drop(true)
             .output();
         let out = tokio::time::timeout(Duration::from_secs(600), run)

@@ -21,7 +21,13 @@ pub(crate) fn document(issuer: &str, registration: bool) -> Bytes {
         "jwks_uri": format!("{issuer}/jwks.json"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "end_session_endpoint": format!("{issuer}/end-session"),
-        "grant_types_supported": GrantType::AT_TOKEN_ENDPOINT.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        // The implicit grant is served at /authorize; RFC 8414 lists it too,
+        // or clients conclude that `token` responses are off.
+        "grant_types_supported": GrantType::AT_TOKEN_ENDPOINT
+            .iter()
+            .chain([&GrantType::Implicit])
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>(),
         "response_types_supported": ["code", "token", "id_token", "id_token token"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "code_challenge_methods_supported": ["S256"],

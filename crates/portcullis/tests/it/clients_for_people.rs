@@ -217,7 +217,8 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
             "authorization_code",
             "client_credentials",
             "refresh_token",
-            "password"
+            "password",
+            "implicit"
         ])
     );
     server.stop().await;

@@ -413,7 +413,8 @@ async fn discovery_lists_only_what_is_implemented() {
                 "authorization_code",
                 "client_credentials",
                 "refresh_token",
-                "password"
+                "password",
+                "implicit"
             ])
         );
         assert_eq!(

@@ -9,7 +9,7 @@ mod admin_api_conformance;
 mod clients_for_people;
 mod discovery_truth;
 mod implicit_flow;
-mod interop_openid_client;
+mod interop;
 mod introspection;
 mod invariants;
 mod jwt_cli;

@@ -2,14 +2,16 @@
 //! configured with the issuer, client id and secret only, running the code
 //! flow through the real sign-in and consent pages and then doing what the
 //! library does with the tokens (ID token validation, userinfo, refresh):
-//! openid-client 6 (npm), pyoidc (`oic`) and requests-oauthlib (PyPI). The
+//! openid-client 6 (npm), pyoidc (`oic`) and requests-oauthlib (PyPI), and
+//! Apache's mod_auth_openidc (Debian) in its default configuration. The
 //! `openidconnect` crate has its own module. On both backends.
 //!
 //! Each library runs as a small program in `tests/interop/` that prints the
 //! authorization URL, reads the callback URL on standard input, and prints
 //! one JSON report. Needs Node.js with `npm ci` in
-//! `tests/interop/openid-client`, and Python with `oic` and
-//! `requests-oauthlib` (all of which `.ci/run` installs). Without them a test
+//! `tests/interop/openid-client`, Python with `oic` and `requests-oauthlib`,
+//! and Debian's `apache2` and `libapache2-mod-auth-openidc` (all of which
+//! `.ci/run` installs). Without them a test
 //! says so and passes, unless `PORTCULLIS_TEST_REQUIRE_INTEROP=1` (CI).
 
 use std::path::Path;
@@ -236,6 +238,171 @@ async fn requests_oauthlib_fetches_a_token_calls_userinfo_and_refreshes() {
         assert_eq!(report["userinfo_status"], 200);
         assert_eq!(report["userinfo"]["email"], "alice@example.com");
         assert_eq!(report["refreshed"]["rotated"], true);
+        server.stop().await;
+    }
+}
+
+const APACHE: &str = "/usr/sbin/apache2";
+const APACHE_MODULES: &str = "/usr/lib/apache2/modules";
+
+/// An Apache httpd in the foreground, stopped (SIGTERM, so its workers go
+/// too) when dropped.
+struct Apache {
+    child: std::process::Child,
+}
+
+impl Drop for Apache {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Fails if Apache's mod_auth_openidc (Debian's package), configured with
+/// nothing but the provider metadata URL, client id and secret (its default:
+/// no PKCE, a nonce, `client_secret_basic`), could not sign a user in: it
+/// must validate the ID token and fetch userinfo, then serve the protected
+/// page.
+#[tokio::test]
+async fn apache_mod_auth_openidc_with_its_defaults_signs_a_user_in() {
+    let module = Path::new(APACHE_MODULES).join("mod_auth_openidc.so");
+    if !present(
+        "Apache with mod_auth_openidc (apt-get install apache2 libapache2-mod-auth-openidc)",
+        "",
+        "test",
+        &["-x", APACHE, "-a", "-f", module.to_str().unwrap()],
+    ) {
+        return;
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+        server
+            .create_user(
+                "alice",
+                "down the rabbit hole",
+                &["--email", "alice@example.com"],
+            )
+            .await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let site = format!("http://127.0.0.1:{port}");
+        let redirect = format!("{site}/protected/redirect_uri");
+        let (id, secret) = server
+            .create_client(&[
+                "--name",
+                "Apache",
+                "--grant-type",
+                "authorization_code",
+                "--redirect-uri",
+                &redirect,
+                "--scope",
+                "openid profile email",
+            ])
+            .await;
+        // Apache's workers (www-data when started as root) must read the site.
+        let dir = tempfile::Builder::new().prefix("apache").tempdir().unwrap();
+        let www = dir.path().join("www/protected");
+        std::fs::create_dir_all(&www).unwrap();
+        std::fs::write(www.join("index.html"), "the protected page\n").unwrap();
+        for path in [dir.path(), &dir.path().join("www"), &www] {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let d = dir.path().display();
+        let user = if root {
+            "User www-data\nGroup www-data\n"
+        } else {
+            ""
+        };
+        let config = format!(
+            "ServerRoot \"{d}\"\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n\
+             PidFile {d}/httpd.pid\nErrorLog {d}/error.log\nLogLevel warn\n{user}\
+             LoadModule mpm_event_module {APACHE_MODULES}/mod_mpm_event.so\n\
+             LoadModule authn_core_module {APACHE_MODULES}/mod_authn_core.so\n\
+             LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so\n\
+             LoadModule authz_user_module {APACHE_MODULES}/mod_authz_user.so\n\
+             LoadModule auth_openidc_module {APACHE_MODULES}/mod_auth_openidc.so\n\
+             DocumentRoot {d}/www\n\
+             OIDCProviderMetadataURL {}/.well-known/openid-configuration\n\
+             OIDCClientID {id}\nOIDCClientSecret {secret}\nOIDCRedirectURI {redirect}\n\
+             OIDCCryptoPassphrase a-passphrase-for-this-test-only\n\
+             OIDCInfoHook iat id_token userinfo\n\
+             <Location /protected>\n  AuthType openid-connect\n  Require valid-user\n</Location>\n",
+            server.url
+        );
+        let conf = dir.path().join("httpd.conf");
+        std::fs::write(&conf, config).unwrap();
+        let _apache = Apache {
+            child: std::process::Command::new(APACHE)
+                .args(["-f", conf.to_str().unwrap(), "-DFOREGROUND"])
+                .spawn()
+                .expect("start apache"),
+        };
+        let page = format!("{site}/protected/index.html");
+        let mut browser = Browser::new();
+        let mut first = None;
+        for _ in 0..100 {
+            if let Ok(response) = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .get(&page)
+                .send()
+                .await
+            {
+                first = Some(response.status());
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(first, Some(reqwest::StatusCode::FOUND), "Apache answers");
+        // The browser meets Apache first (its state cookie), then our pages.
+        let (status, headers, _) = browser.get(&page).await;
+        assert_eq!(status, reqwest::StatusCode::FOUND);
+        let authorize = headers["location"].to_str().unwrap().to_owned();
+        assert!(
+            authorize.starts_with(&format!("{}/authorize?", server.url)),
+            "{authorize}"
+        );
+        assert!(
+            !authorize.contains("code_challenge"),
+            "its default sends no PKCE: {authorize}"
+        );
+        let callback = browser
+            .authorize(&authorize, "alice", "down the rabbit hole")
+            .await;
+        assert!(callback.starts_with(&redirect), "{callback}");
+        let (status, headers, body) = browser.get(&callback).await;
+        let log = || std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
+        assert_eq!(
+            status,
+            reqwest::StatusCode::FOUND,
+            "{kind:?}: {body}\n{}",
+            log()
+        );
+        assert_eq!(headers["location"], page.as_str());
+        let (status, _, body) = browser.get(&page).await;
+        assert_eq!(
+            (status, body.as_str()),
+            (reqwest::StatusCode::OK, "the protected page\n")
+        );
+        let (status, _, info) = browser.get(&format!("{redirect}?info=json")).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{info}");
+        let info: Value = serde_json::from_str(&info).unwrap();
+        assert_eq!(info["id_token"]["iss"], server.url.as_str(), "{info}");
+        assert_eq!(info["id_token"]["aud"], id.as_str());
+        // Its default scope is `openid` alone: userinfo names the subject.
+        assert_eq!(info["userinfo"]["sub"], info["id_token"]["sub"], "{info}");
         server.stop().await;
     }
 }

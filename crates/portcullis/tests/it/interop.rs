@@ -264,9 +264,10 @@ impl Drop for Apache {
 /// nothing but the provider metadata URL, client id and secret (its default:
 /// no PKCE, a nonce, `client_secret_basic`), could not sign a user in: it
 /// must validate the ID token and fetch userinfo, then serve the protected
-/// page.
+/// page. As a resource server it must let a live token through and refuse a
+/// revoked one, by introspection.
 #[tokio::test]
-async fn apache_mod_auth_openidc_with_its_defaults_signs_a_user_in() {
+async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspection() {
     let module = Path::new(APACHE_MODULES).join("mod_auth_openidc.so");
     if !present(
         "Apache with mod_auth_openidc (apt-get install apache2 libapache2-mod-auth-openidc)",
@@ -290,11 +291,14 @@ async fn apache_mod_auth_openidc_with_its_defaults_signs_a_user_in() {
                 &["--email", "alice@example.com"],
             )
             .await;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        };
+        let (port, tls_port) = (free_port(), free_port());
         let site = format!("http://127.0.0.1:{port}");
         let redirect = format!("{site}/protected/redirect_uri");
         let (id, secret) = server
@@ -309,15 +313,57 @@ async fn apache_mod_auth_openidc_with_its_defaults_signs_a_user_in() {
                 "openid profile email",
             ])
             .await;
+        // As a resource server it asks /introspect with its own credentials.
+        let (rs_id, rs_secret) = server
+            .create_client(&["--name", "Apache API", "--grant-type", "client_credentials"])
+            .await;
+        let (svc_id, svc_secret) = server
+            .create_client(&[
+                "--name",
+                "svc",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "read",
+            ])
+            .await;
         // Apache's workers (www-data when started as root) must read the site.
         let dir = tempfile::Builder::new().prefix("apache").tempdir().unwrap();
         let www = dir.path().join("www/protected");
+        let api = dir.path().join("www/api");
         std::fs::create_dir_all(&www).unwrap();
+        std::fs::create_dir_all(&api).unwrap();
         std::fs::write(www.join("index.html"), "the protected page\n").unwrap();
-        for path in [dir.path(), &dir.path().join("www"), &www] {
+        std::fs::write(api.join("index.html"), "the API\n").unwrap();
+        for path in [dir.path(), &dir.path().join("www"), &www, &api] {
             use std::os::unix::fs::PermissionsExt as _;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
+        // mod_auth_openidc introspects over https only: Apache also fronts
+        // Portcullis with TLS, as a deployment's proxy does, with a
+        // certificate it is told to trust (OIDCCABundlePath).
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(dir.path().join("key.pem"))
+            .arg("-out")
+            .arg(dir.path().join("cert.pem"))
+            .output()
+            .expect("run openssl");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let backend = server.url.trim_start_matches("http://");
         let d = dir.path().display();
         let user = if root {
             "User www-data\nGroup www-data\n"
@@ -337,7 +383,18 @@ async fn apache_mod_auth_openidc_with_its_defaults_signs_a_user_in() {
              OIDCClientID {id}\nOIDCClientSecret {secret}\nOIDCRedirectURI {redirect}\n\
              OIDCCryptoPassphrase a-passphrase-for-this-test-only\n\
              OIDCInfoHook iat id_token userinfo\n\
-             <Location /protected>\n  AuthType openid-connect\n  Require valid-user\n</Location>\n",
+             OIDCOAuthIntrospectionEndpoint https://127.0.0.1:{tls_port}/introspect\n\
+             OIDCCABundlePath {d}/cert.pem\n\
+             OIDCOAuthClientID {rs_id}\nOIDCOAuthClientSecret {rs_secret}\n\
+             <Location /protected>\n  AuthType openid-connect\n  Require valid-user\n</Location>\n\
+             <Location /api>\n  AuthType oauth20\n  Require valid-user\n</Location>\n\
+             LoadModule ssl_module {APACHE_MODULES}/mod_ssl.so\n\
+             LoadModule proxy_module {APACHE_MODULES}/mod_proxy.so\n\
+             LoadModule proxy_http_module {APACHE_MODULES}/mod_proxy_http.so\n\
+             Listen 127.0.0.1:{tls_port}\n\
+             <VirtualHost 127.0.0.1:{tls_port}>\n  SSLEngine on\n\
+             \x20 SSLCertificateFile {d}/cert.pem\n  SSLCertificateKeyFile {d}/key.pem\n\
+             \x20 ProxyPass / http://{backend}/\n</VirtualHost>\n",
             server.url
         );
         let conf = dir.path().join("httpd.conf");
@@ -403,6 +460,50 @@ async fn apache_mod_auth_openidc_with_its_defaults_signs_a_user_in() {
         assert_eq!(info["id_token"]["aud"], id.as_str());
         // Its default scope is `openid` alone: userinfo names the subject.
         assert_eq!(info["userinfo"]["sub"], info["id_token"]["sub"], "{info}");
+
+        // As an OAuth 2.0 resource server by introspection (its only way
+        // without an https jwks_uri): a live token passes, no token or a
+        // revoked one is refused.
+        let http = reqwest::Client::new();
+        let token = || {
+            let (http, url) = (http.clone(), format!("{}/token", server.url));
+            let (id, secret) = (svc_id.clone(), svc_secret.clone());
+            async move {
+                let tokens: Value = http
+                    .post(url)
+                    .basic_auth(id, Some(secret))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                tokens["access_token"].as_str().unwrap().to_owned()
+            }
+        };
+        let api = format!("{site}/api/index.html");
+        let live = token().await;
+        let response = http.get(&api).bearer_auth(&live).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "{}", log());
+        assert_eq!(response.text().await.unwrap(), "the API\n");
+        let response = http.get(&api).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::UNAUTHORIZED);
+        let revoked = token().await;
+        let response = http
+            .post(format!("{}/revoke", server.url))
+            .basic_auth(&svc_id, Some(&svc_secret))
+            .form(&[("token", revoked.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        let response = http.get(&api).bearer_auth(&revoked).send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "revoked"
+        );
         server.stop().await;
     }
 }

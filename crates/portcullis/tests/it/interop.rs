@@ -268,19 +268,9 @@ impl Drop for Apache {
 /// revoked one, by introspection.
 #[tokio::test]
 async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspection() {
-    let module = Path::new(APACHE_MODULES).join("mod_auth_openidc.so");
-    if !present(
-        "Apache with mod_auth_openidc (apt-get install apache2 libapache2-mod-auth-openidc)",
-        "",
-        "test",
-        &["-x", APACHE, "-a", "-f", module.to_str().unwrap()],
-    ) {
+    if !apache_present() {
         return;
     }
-    let root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| out.stdout.starts_with(b"0\n"));
     for kind in store_kinds() {
         let db = TestDatabase::new(kind).await;
         let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
@@ -291,32 +281,7 @@ async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspect
                 &["--email", "alice@example.com"],
             )
             .await;
-        let free_port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port()
-        };
-        let (port, tls_port) = (free_port(), free_port());
-        let site = format!("http://127.0.0.1:{port}");
-        let redirect = format!("{site}/protected/redirect_uri");
-        let (id, secret) = server
-            .create_client(&[
-                "--name",
-                "Apache",
-                "--grant-type",
-                "authorization_code",
-                "--redirect-uri",
-                &redirect,
-                "--scope",
-                "openid profile email",
-            ])
-            .await;
-        // As a resource server it asks /introspect with its own credentials.
-        let (rs_id, rs_secret) = server
-            .create_client(&["--name", "Apache API", "--grant-type", "client_credentials"])
-            .await;
+        let site = apache_site(&server).await;
         let (svc_id, svc_secret) = server
             .create_client(&[
                 "--name",
@@ -327,104 +292,11 @@ async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspect
                 "read",
             ])
             .await;
-        // Apache's workers (www-data when started as root) must read the site.
-        let dir = tempfile::Builder::new().prefix("apache").tempdir().unwrap();
-        let www = dir.path().join("www/protected");
-        let api = dir.path().join("www/api");
-        std::fs::create_dir_all(&www).unwrap();
-        std::fs::create_dir_all(&api).unwrap();
-        std::fs::write(www.join("index.html"), "the protected page\n").unwrap();
-        std::fs::write(api.join("index.html"), "the API\n").unwrap();
-        for path in [dir.path(), &dir.path().join("www"), &www, &api] {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        // mod_auth_openidc introspects over https only: Apache also fronts
-        // Portcullis with TLS, as a deployment's proxy does, with a
-        // certificate it is told to trust (OIDCCABundlePath).
-        let made = std::process::Command::new("openssl")
-            .args([
-                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            ])
-            .args([
-                "-subj",
-                "/CN=127.0.0.1",
-                "-addext",
-                "subjectAltName=IP:127.0.0.1",
-            ])
-            .arg("-keyout")
-            .arg(dir.path().join("key.pem"))
-            .arg("-out")
-            .arg(dir.path().join("cert.pem"))
-            .output()
-            .expect("run openssl");
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
-        );
-        let backend = server.url.trim_start_matches("http://");
-        let d = dir.path().display();
-        let user = if root {
-            "User www-data\nGroup www-data\n"
-        } else {
-            ""
-        };
-        let config = format!(
-            "ServerRoot \"{d}\"\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n\
-             PidFile {d}/httpd.pid\nErrorLog {d}/error.log\nLogLevel warn\n{user}\
-             LoadModule mpm_event_module {APACHE_MODULES}/mod_mpm_event.so\n\
-             LoadModule authn_core_module {APACHE_MODULES}/mod_authn_core.so\n\
-             LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so\n\
-             LoadModule authz_user_module {APACHE_MODULES}/mod_authz_user.so\n\
-             LoadModule auth_openidc_module {APACHE_MODULES}/mod_auth_openidc.so\n\
-             DocumentRoot {d}/www\n\
-             OIDCProviderMetadataURL {}/.well-known/openid-configuration\n\
-             OIDCClientID {id}\nOIDCClientSecret {secret}\nOIDCRedirectURI {redirect}\n\
-             OIDCCryptoPassphrase a-passphrase-for-this-test-only\n\
-             OIDCInfoHook iat id_token userinfo\n\
-             OIDCOAuthIntrospectionEndpoint https://127.0.0.1:{tls_port}/introspect\n\
-             OIDCCABundlePath {d}/cert.pem\n\
-             OIDCOAuthClientID {rs_id}\nOIDCOAuthClientSecret {rs_secret}\n\
-             <Location /protected>\n  AuthType openid-connect\n  Require valid-user\n</Location>\n\
-             <Location /api>\n  AuthType oauth20\n  Require valid-user\n</Location>\n\
-             LoadModule ssl_module {APACHE_MODULES}/mod_ssl.so\n\
-             LoadModule proxy_module {APACHE_MODULES}/mod_proxy.so\n\
-             LoadModule proxy_http_module {APACHE_MODULES}/mod_proxy_http.so\n\
-             Listen 127.0.0.1:{tls_port}\n\
-             <VirtualHost 127.0.0.1:{tls_port}>\n  SSLEngine on\n\
-             \x20 SSLCertificateFile {d}/cert.pem\n  SSLCertificateKeyFile {d}/key.pem\n\
-             \x20 ProxyPass / http://{backend}/\n</VirtualHost>\n",
-            server.url
-        );
-        let conf = dir.path().join("httpd.conf");
-        std::fs::write(&conf, config).unwrap();
-        let _apache = Apache {
-            child: std::process::Command::new(APACHE)
-                .args(["-f", conf.to_str().unwrap(), "-DFOREGROUND"])
-                .spawn()
-                .expect("start apache"),
-        };
-        let page = format!("{site}/protected/index.html");
+        let (page, redirect, id) = (&site.page, &site.redirect, &site.client_id);
+        let log = || site.log();
         let mut browser = Browser::new();
-        let mut first = None;
-        for _ in 0..100 {
-            if let Ok(response) = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap()
-                .get(&page)
-                .send()
-                .await
-            {
-                first = Some(response.status());
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(first, Some(reqwest::StatusCode::FOUND), "Apache answers");
         // The browser meets Apache first (its state cookie), then our pages.
-        let (status, headers, _) = browser.get(&page).await;
+        let (status, headers, _) = browser.get(page).await;
         assert_eq!(status, reqwest::StatusCode::FOUND);
         let authorize = headers["location"].to_str().unwrap().to_owned();
         assert!(
@@ -438,9 +310,8 @@ async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspect
         let callback = browser
             .authorize(&authorize, "alice", "down the rabbit hole")
             .await;
-        assert!(callback.starts_with(&redirect), "{callback}");
+        assert!(callback.starts_with(redirect.as_str()), "{callback}");
         let (status, headers, body) = browser.get(&callback).await;
-        let log = || std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
         assert_eq!(
             status,
             reqwest::StatusCode::FOUND,
@@ -448,7 +319,7 @@ async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspect
             log()
         );
         assert_eq!(headers["location"], page.as_str());
-        let (status, _, body) = browser.get(&page).await;
+        let (status, _, body) = browser.get(page).await;
         assert_eq!(
             (status, body.as_str()),
             (reqwest::StatusCode::OK, "the protected page\n")
@@ -482,7 +353,7 @@ async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspect
                 tokens["access_token"].as_str().unwrap().to_owned()
             }
         };
-        let api = format!("{site}/api/index.html");
+        let api = format!("{}/api/index.html", site.site);
         let live = token().await;
         let response = http.get(&api).bearer_auth(&live).send().await.unwrap();
         assert_eq!(response.status(), reqwest::StatusCode::OK, "{}", log());
@@ -505,5 +376,180 @@ async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspect
             "revoked"
         );
         server.stop().await;
+    }
+}
+
+/// Apache with mod_auth_openidc, in front of `server`: as an OpenID Connect
+/// relying party on `/protected` (its defaults: no PKCE, a nonce, scope
+/// `openid`), as an OAuth 2.0 resource server by introspection on `/api`,
+/// and as the TLS proxy through which it introspects (mod_auth_openidc
+/// introspects over https only, so Apache fronts Portcullis with a
+/// certificate it is told to trust, as a deployment's proxy does).
+pub(crate) struct ApacheSite {
+    /// `http://127.0.0.1:PORT`.
+    pub site: String,
+    /// The relying party's redirect URI.
+    pub redirect: String,
+    /// The protected page (`the protected page` once signed in).
+    pub page: String,
+    /// The relying party's client id.
+    pub client_id: String,
+    dir: tempfile::TempDir,
+    _apache: Apache,
+}
+
+impl ApacheSite {
+    /// Apache's error log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+/// Whether Apache and mod_auth_openidc are installed (skip or fail as
+/// [`present`] does).
+pub(crate) fn apache_present() -> bool {
+    let module = Path::new(APACHE_MODULES).join("mod_auth_openidc.so");
+    present(
+        "Apache with mod_auth_openidc (apt-get install apache2 libapache2-mod-auth-openidc)",
+        "",
+        "test",
+        &["-x", APACHE, "-a", "-f", module.to_str().unwrap()],
+    )
+}
+
+/// Starts an [`ApacheSite`] for `server`, registering its two clients.
+pub(crate) async fn apache_site(server: &TestServer) -> ApacheSite {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| out.stdout.starts_with(b"0\n"));
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (port, tls_port) = (free_port(), free_port());
+    let site = format!("http://127.0.0.1:{port}");
+    let redirect = format!("{site}/protected/redirect_uri");
+    let (id, secret) = server
+        .create_client(&[
+            "--name",
+            "Apache",
+            "--grant-type",
+            "authorization_code",
+            "--redirect-uri",
+            &redirect,
+            "--scope",
+            "openid profile email",
+        ])
+        .await;
+    // As a resource server it asks /introspect with its own credentials.
+    let (rs_id, rs_secret) = server
+        .create_client(&["--name", "Apache API", "--grant-type", "client_credentials"])
+        .await;
+    // Apache's workers (www-data when started as root) must read the site.
+    let dir = tempfile::Builder::new().prefix("apache").tempdir().unwrap();
+    let www = dir.path().join("www/protected");
+    let api = dir.path().join("www/api");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::create_dir_all(&api).unwrap();
+    std::fs::write(www.join("index.html"), "the protected page\n").unwrap();
+    std::fs::write(api.join("index.html"), "the API\n").unwrap();
+    for path in [dir.path(), &dir.path().join("www"), &www, &api] {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // mod_auth_openidc introspects over https only: Apache also fronts
+    // Portcullis with TLS, as a deployment's proxy does, with a
+    // certificate it is told to trust (OIDCCABundlePath).
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(dir.path().join("key.pem"))
+        .arg("-out")
+        .arg(dir.path().join("cert.pem"))
+        .output()
+        .expect("run openssl");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let backend = server.url.trim_start_matches("http://");
+    let d = dir.path().display();
+    let user = if root {
+        "User www-data\nGroup www-data\n"
+    } else {
+        ""
+    };
+    let config = format!(
+        "ServerRoot \"{d}\"\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n\
+         PidFile {d}/httpd.pid\nErrorLog {d}/error.log\nLogLevel warn\n{user}\
+         LoadModule mpm_event_module {APACHE_MODULES}/mod_mpm_event.so\n\
+         LoadModule authn_core_module {APACHE_MODULES}/mod_authn_core.so\n\
+         LoadModule authz_core_module {APACHE_MODULES}/mod_authz_core.so\n\
+         LoadModule authz_user_module {APACHE_MODULES}/mod_authz_user.so\n\
+         LoadModule auth_openidc_module {APACHE_MODULES}/mod_auth_openidc.so\n\
+         DocumentRoot {d}/www\n\
+         OIDCProviderMetadataURL {}/.well-known/openid-configuration\n\
+         OIDCClientID {id}\nOIDCClientSecret {secret}\nOIDCRedirectURI {redirect}\n\
+         OIDCCryptoPassphrase a-passphrase-for-this-test-only\n\
+         OIDCInfoHook iat id_token userinfo\n\
+         OIDCOAuthIntrospectionEndpoint https://127.0.0.1:{tls_port}/introspect\n\
+         OIDCCABundlePath {d}/cert.pem\n\
+         OIDCOAuthClientID {rs_id}\nOIDCOAuthClientSecret {rs_secret}\n\
+         <Location /protected>\n  AuthType openid-connect\n  Require valid-user\n</Location>\n\
+         <Location /api>\n  AuthType oauth20\n  Require valid-user\n</Location>\n\
+         LoadModule ssl_module {APACHE_MODULES}/mod_ssl.so\n\
+         LoadModule proxy_module {APACHE_MODULES}/mod_proxy.so\n\
+         LoadModule proxy_http_module {APACHE_MODULES}/mod_proxy_http.so\n\
+         Listen 127.0.0.1:{tls_port}\n\
+         <VirtualHost 127.0.0.1:{tls_port}>\n  SSLEngine on\n\
+         \x20 SSLCertificateFile {d}/cert.pem\n  SSLCertificateKeyFile {d}/key.pem\n\
+         \x20 ProxyPass / http://{backend}/\n</VirtualHost>\n",
+        server.url
+    );
+    let conf = dir.path().join("httpd.conf");
+    std::fs::write(&conf, config).unwrap();
+    let apache = Apache {
+        child: std::process::Command::new(APACHE)
+            .args(["-f", conf.to_str().unwrap(), "-DFOREGROUND"])
+            .spawn()
+            .expect("start apache"),
+    };
+    let page = format!("{site}/protected/index.html");
+    let mut first = None;
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(&page)
+            .send()
+            .await
+        {
+            first = Some(response.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(first, Some(reqwest::StatusCode::FOUND), "Apache answers");
+    ApacheSite {
+        site,
+        redirect,
+        page,
+        client_id: id,
+        dir,
+        _apache: apache,
     }
 }

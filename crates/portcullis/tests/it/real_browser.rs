@@ -320,3 +320,34 @@ async fn a_person_signs_up_consents_and_changes_their_password_in_chromium() {
     browser.close().await.unwrap();
     server.stop().await;
 }
+
+/// A person opens a page that Apache's mod_auth_openidc protects, in
+/// Chromium: Apache sends them to the sign-in page, they sign in and allow,
+/// and Apache, having validated the ID token, serves the page. Fails if any
+/// step of that round trip broke for a real browser (cookies across the two
+/// sites, the redirects, the forms).
+#[tokio::test]
+async fn apache_mod_auth_openidc_signs_a_person_in_through_chromium() {
+    if !browser_present() || !crate::interop::apache_present() {
+        return;
+    }
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let server = TestServer::spawn(BIN.as_ref(), &db, &[]).await;
+    server
+        .create_user("alice", "down the rabbit hole", &[])
+        .await;
+    let site = crate::interop::apache_site(&server).await;
+    let driver = Driver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(profile.path()).await;
+
+    browser.goto(&site.page).await.unwrap();
+    wait_for_text(&browser, "to continue to Apache").await;
+    fill(&browser, "#username", "alice").await;
+    fill(&browser, "#password", "down the rabbit hole").await;
+    click(&browser, "button[type=submit]", "Allow Apache?").await;
+    click(&browser, "button[value=allow]", "the protected page").await;
+    let landed = browser.current_url().await.unwrap();
+    assert_eq!(landed.as_str(), site.page, "{}", site.log());
+    browser.close().await.unwrap();
+}

@@ -1,6 +1,8 @@
 //! Relying-party libraries as they ship, from the registries, each
 //! configured with the issuer, client id and secret only, running the code
-//! flow through the real sign-in and consent pages and then doing what the
+//! flow through the real sign-in and consent pages (in Chromium, which CI
+//! requires; with the testkit's cookie-keeping browser where Chromium is not
+//! installed) and then doing what the
 //! library does with the tokens (ID token validation, userinfo, refresh):
 //! openid-client 6 (npm), pyoidc (`oic`) and requests-oauthlib (PyPI), and
 //! Apache's mod_auth_openidc (Debian) in its default configuration. The
@@ -49,8 +51,12 @@ fn present(what: &str, dir: &str, program: &str, args: &[&str]) -> bool {
 }
 
 /// A server with alice and a confidential client for the code flow with
-/// refresh tokens; returns it with the client's id and secret.
-async fn server_for_a_relying_party(db: &TestDatabase) -> (TestServer, String, String) {
+/// refresh tokens, redirecting to `callback`; returns it with the client's
+/// id and secret.
+async fn server_for_a_relying_party(
+    db: &TestDatabase,
+    callback: &str,
+) -> (TestServer, String, String) {
     let server = TestServer::spawn(BIN.as_ref(), db, &[]).await;
     server
         .create_user(
@@ -68,7 +74,7 @@ async fn server_for_a_relying_party(db: &TestDatabase) -> (TestServer, String, S
             "--grant-type",
             "refresh_token",
             "--redirect-uri",
-            CALLBACK,
+            callback,
             "--scope",
             "openid profile email offline_access",
         ])
@@ -76,20 +82,30 @@ async fn server_for_a_relying_party(db: &TestDatabase) -> (TestServer, String, S
     (server, id, secret)
 }
 
+/// Where a relying party's browser returns: an app page when Chromium
+/// drives the sign-in (it must load something), else a fixed address.
+async fn callback() -> String {
+    if crate::real_browser::browser_present() {
+        crate::real_browser::callback_app().await
+    } else {
+        CALLBACK.to_owned()
+    }
+}
+
 /// Runs the relying party `program script` (in `tests/interop/dir`) against
-/// `server`: signs alice in at the URL it prints, hands it the callback,
-/// and returns its report.
+/// `server`: signs alice in at the URL it prints (in Chromium when it is
+/// installed, else with the testkit's cookie-keeping browser), hands it the
+/// callback, and returns its report.
 async fn run_relying_party(
     kind: StoreKind,
     server: &TestServer,
     client: (&str, &str),
-    dir: &str,
-    program: &str,
-    script: &str,
+    callback: &str,
+    (dir, program, script): (&str, &str, &str),
 ) -> Value {
     let mut rp = Command::new(program)
         .arg(script)
-        .args([server.url.as_str(), client.0, client.1, CALLBACK])
+        .args([server.url.as_str(), client.0, client.1, callback])
         .current_dir(Path::new(INTEROP).join(dir))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -113,10 +129,15 @@ async fn run_relying_party(
         authorize.starts_with(&format!("{}/authorize?", server.url)),
         "{authorize}"
     );
-    let callback = Browser::new()
-        .authorize(&authorize, "alice", "down the rabbit hole")
-        .await;
-    assert!(callback.starts_with(CALLBACK), "{callback}");
+    let landed = if crate::real_browser::browser_present() {
+        crate::real_browser::sign_in_in_chromium(&authorize, "alice", "down the rabbit hole").await
+    } else {
+        Browser::new()
+            .authorize(&authorize, "alice", "down the rabbit hole")
+            .await
+    };
+    assert!(landed.starts_with(callback), "{landed}");
+    let callback = landed;
     let mut stdin = rp.stdin.take().unwrap();
     stdin
         .write_all(format!("{callback}\n").as_bytes())
@@ -149,14 +170,14 @@ async fn openid_client_signs_in_reads_userinfo_refreshes_and_names_a_wrong_secre
     }
     for kind in store_kinds() {
         let db = TestDatabase::new(kind).await;
-        let (server, id, secret) = server_for_a_relying_party(&db).await;
+        let callback = callback().await;
+        let (server, id, secret) = server_for_a_relying_party(&db, &callback).await;
         let report = run_relying_party(
             kind,
             &server,
             (&id, &secret),
-            "openid-client",
-            "node",
-            "rp.mjs",
+            &callback,
+            ("openid-client", "node", "rp.mjs"),
         )
         .await;
         assert_eq!(report["claims"]["iss"], server.url.as_str(), "{report}");
@@ -190,14 +211,14 @@ async fn pyoidc_with_its_defaults_signs_in_reads_userinfo_by_post_and_refreshes(
     }
     for kind in store_kinds() {
         let db = TestDatabase::new(kind).await;
-        let (server, id, secret) = server_for_a_relying_party(&db).await;
+        let callback = callback().await;
+        let (server, id, secret) = server_for_a_relying_party(&db, &callback).await;
         let report = run_relying_party(
             kind,
             &server,
             (&id, &secret),
-            "python",
-            "python3",
-            "rp_pyoidc.py",
+            &callback,
+            ("python", "python3", "rp_pyoidc.py"),
         )
         .await;
         assert_eq!(report["claims"]["iss"], server.url.as_str(), "{report}");
@@ -223,14 +244,14 @@ async fn requests_oauthlib_fetches_a_token_calls_userinfo_and_refreshes() {
     }
     for kind in store_kinds() {
         let db = TestDatabase::new(kind).await;
-        let (server, id, secret) = server_for_a_relying_party(&db).await;
+        let callback = callback().await;
+        let (server, id, secret) = server_for_a_relying_party(&db, &callback).await;
         let report = run_relying_party(
             kind,
             &server,
             (&id, &secret),
-            "python",
-            "python3",
-            "rp_requests_oauthlib.py",
+            &callback,
+            ("python", "python3", "rp_requests_oauthlib.py"),
         )
         .await;
         assert_eq!(report["token_type"], "Bearer", "{report}");

@@ -89,7 +89,7 @@ impl Driver {
 }
 
 /// The app's callback: answers every request with a small page, as an app would.
-async fn callback_app() -> String {
+pub(crate) async fn callback_app() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/callback", listener.local_addr().unwrap());
     tokio::spawn(async move {
@@ -159,7 +159,7 @@ async fn wait_for_text(browser: &Client, expect: &str) -> String {
     panic!("the page never said {expect:?}; it says: {text}");
 }
 
-fn browser_present() -> bool {
+pub(crate) fn browser_present() -> bool {
     let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
     if !present {
         let required =
@@ -350,4 +350,28 @@ async fn apache_mod_auth_openidc_signs_a_person_in_through_chromium() {
     let landed = browser.current_url().await.unwrap();
     assert_eq!(landed.as_str(), site.page, "{}", site.log());
     browser.close().await.unwrap();
+}
+
+/// Opens `authorize` in Chromium, signs in as `username` and allows the
+/// consent page; returns the URL the browser lands on (the client's
+/// callback, which must be a [`callback_app`]). For the interop tests, whose
+/// relying parties print the URL and read the callback back.
+pub(crate) async fn sign_in_in_chromium(authorize: &str, username: &str, password: &str) -> String {
+    let driver = Driver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(profile.path()).await;
+    browser.goto(authorize).await.unwrap();
+    wait_for_text(&browser, "to continue to").await;
+    fill(&browser, "#username", username).await;
+    fill(&browser, "#password", password).await;
+    click(&browser, "button[type=submit]", "Allow").await;
+    click(
+        &browser,
+        "button[value=allow]",
+        "received an authorization code",
+    )
+    .await;
+    let landed = browser.current_url().await.unwrap().to_string();
+    browser.close().await.unwrap();
+    landed
 }

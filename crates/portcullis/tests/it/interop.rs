@@ -84,12 +84,27 @@ async fn server_for_a_relying_party(
 
 /// Where a relying party's browser returns: an app page when Chromium
 /// drives the sign-in (it must load something), else a fixed address.
-async fn callback() -> String {
+pub(crate) async fn callback() -> String {
     if crate::real_browser::browser_present() {
         crate::real_browser::callback_app().await
     } else {
         CALLBACK.to_owned()
     }
+}
+
+/// Plays the person at `authorize`: signs alice in and allows, in Chromium
+/// when it is installed (else the cookie-keeping browser); returns where the
+/// browser landed, which must be `callback`.
+pub(crate) async fn person_allows(authorize: &str, callback: &str) -> String {
+    let landed = if crate::real_browser::browser_present() {
+        crate::real_browser::sign_in_in_chromium(authorize, "alice", "down the rabbit hole").await
+    } else {
+        Browser::new()
+            .authorize(authorize, "alice", "down the rabbit hole")
+            .await
+    };
+    assert!(landed.starts_with(callback), "{landed}");
+    landed
 }
 
 /// Runs the relying party `program script` (in `tests/interop/dir`) against
@@ -129,15 +144,7 @@ async fn run_relying_party(
         authorize.starts_with(&format!("{}/authorize?", server.url)),
         "{authorize}"
     );
-    let landed = if crate::real_browser::browser_present() {
-        crate::real_browser::sign_in_in_chromium(&authorize, "alice", "down the rabbit hole").await
-    } else {
-        Browser::new()
-            .authorize(&authorize, "alice", "down the rabbit hole")
-            .await
-    };
-    assert!(landed.starts_with(callback), "{landed}");
-    let callback = landed;
+    let callback = person_allows(&authorize, callback).await;
     let mut stdin = rp.stdin.take().unwrap();
     stdin
         .write_all(format!("{callback}\n").as_bytes())

@@ -13,11 +13,10 @@ use openidconnect::{
     HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope,
     TokenResponse,
 };
-use portcullis_testkit::browser::{Browser, param, query_of};
+use portcullis_testkit::browser::{param, query_of};
 use portcullis_testkit::{StoreKind, TestDatabase, TestServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
-const CALLBACK: &str = "http://127.0.0.1:43210/callback";
 
 /// The relying party's HTTP client: reqwest, never following redirects.
 async fn send(http: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, reqwest::Error> {
@@ -36,14 +35,10 @@ async fn send(http: reqwest::Client, request: HttpRequest) -> Result<HttpRespons
     Ok(answer.body(body).unwrap())
 }
 
-/// Plays the person: signs in as alice and allows the client; returns the
-/// callback's query pairs.
-async fn person_allows(url: &str) -> Vec<(String, String)> {
-    let mut browser = Browser::new();
-    let location = browser
-        .authorize(url, "alice", "down the rabbit hole")
-        .await;
-    assert!(location.starts_with(CALLBACK), "{location}");
+/// Plays the person (in Chromium where installed): signs in as alice and
+/// allows the client; returns the callback's query pairs.
+async fn person_allows(url: &str, callback: &str) -> Vec<(String, String)> {
+    let location = crate::interop::person_allows(url, callback).await;
     query_of(&location)
 }
 
@@ -66,6 +61,7 @@ async fn id_tokens_stay_rs256_when_access_tokens_use_another_algorithm() {
 async fn relying_party_signs_in(settings: &[(&str, &str)], access_alg: jsonwebtoken::Algorithm) {
     let db = TestDatabase::new(StoreKind::Sqlite).await;
     let server = TestServer::spawn(BIN.as_ref(), &db, settings).await;
+    let callback_url = crate::interop::callback().await;
     server
         .create_user(
             "alice",
@@ -82,7 +78,7 @@ async fn relying_party_signs_in(settings: &[(&str, &str)], access_alg: jsonwebto
             "--grant-type",
             "refresh_token",
             "--redirect-uri",
-            CALLBACK,
+            &callback_url,
             "--scope",
             "openid profile email offline_access",
         ])
@@ -103,7 +99,7 @@ async fn relying_party_signs_in(settings: &[(&str, &str)], access_alg: jsonwebto
         ClientId::new(client_id.clone()),
         Some(ClientSecret::new(client_secret)),
     )
-    .set_redirect_uri(RedirectUrl::new(CALLBACK.to_owned()).unwrap());
+    .set_redirect_uri(RedirectUrl::new(callback_url.clone()).unwrap());
 
     // The authorization URL as the library builds it, with PKCE S256.
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -118,7 +114,7 @@ async fn relying_party_signs_in(settings: &[(&str, &str)], access_alg: jsonwebto
         .add_scope(Scope::new("offline_access".to_owned()))
         .set_pkce_challenge(challenge)
         .url();
-    let callback = person_allows(url.as_str()).await;
+    let callback = person_allows(url.as_str(), &callback_url).await;
     assert_eq!(param(&callback, "state"), Some(csrf.secret().as_str()));
     let code = param(&callback, "code").unwrap().to_owned();
 

@@ -45,15 +45,7 @@ pub(crate) async fn bearer_of_request(
         Err(ApiError::Bearer(None)) => None,
         Err(err) => return Err(err),
     };
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    let in_body = if method != Method::GET && is_form {
+    let in_body = if method != Method::GET && crate::form::is_form(headers) {
         let form = match Form::read(headers, body, limit, &[]).await {
             Ok(form) => form,
             Err(ApiError::PayloadTooLarge) => return Err(ApiError::PayloadTooLarge),

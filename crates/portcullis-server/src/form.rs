@@ -23,15 +23,7 @@ impl Form {
         limit: usize,
         repeatable: &[&str],
     ) -> Result<Form, ApiError> {
-        let is_form = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        if !is_form {
+        if !is_form(headers) {
             return Err(TokenError::InvalidRequest(
                 "the request body must be application/x-www-form-urlencoded".into(),
             )
@@ -77,6 +69,18 @@ impl Form {
         self.get(name)
             .ok_or_else(|| TokenError::InvalidRequest(format!("parameter `{name}` is missing")))
     }
+}
+
+/// Whether the request's content type is `application/x-www-form-urlencoded`.
+pub(crate) fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 pub(crate) async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ApiError> {

@@ -54,24 +54,29 @@ pub enum GrantType {
     Password,
     /// RFC 6749 section 4.2: only for clients that opt in (RFC 9700 discourages it).
     Implicit,
+    /// RFC 8628: a device without a browser shows a code that its user
+    /// approves elsewhere.
+    DeviceCode,
 }
 
 impl GrantType {
     /// Every grant type a client can be registered with.
-    pub const ALL: [GrantType; 5] = [
+    pub const ALL: [GrantType; 6] = [
         GrantType::ClientCredentials,
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::Password,
         GrantType::Implicit,
+        GrantType::DeviceCode,
     ];
 
     /// The grants the token endpoint serves today (what discovery lists).
-    pub const AT_TOKEN_ENDPOINT: [GrantType; 4] = [
+    pub const AT_TOKEN_ENDPOINT: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::ClientCredentials,
         GrantType::RefreshToken,
         GrantType::Password,
+        GrantType::DeviceCode,
     ];
 
     /// The registered name.
@@ -82,6 +87,7 @@ impl GrantType {
             GrantType::RefreshToken => "refresh_token",
             GrantType::Password => "password",
             GrantType::Implicit => "implicit",
+            GrantType::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 
@@ -104,6 +110,9 @@ impl fmt::Display for GrantType {
         f.write_str(self.as_str())
     }
 }
+
+/// The registered name of the device authorization grant (RFC 8628 3.4).
+pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
 impl FromStr for GrantType {
     type Err = String;
@@ -182,7 +191,9 @@ pub enum ClientRejected {
     )]
     Name,
     /// refresh_token alone: nothing would ever issue the first refresh token.
-    #[error("refresh_token needs authorization_code or password to issue the first refresh token")]
+    #[error(
+        "refresh_token needs authorization_code, password or the device grant to issue the first refresh token"
+    )]
     RefreshAlone,
 }
 
@@ -237,6 +248,7 @@ impl NewClient {
         } else if has(GrantType::RefreshToken)
             && !has(GrantType::AuthorizationCode)
             && !has(GrantType::Password)
+            && !has(GrantType::DeviceCode)
         {
             Err(ClientRejected::RefreshAlone)
         } else {

@@ -79,10 +79,11 @@ impl MetadataError {
 }
 
 /// Grants a client may register for itself.
-const SELF_SERVICE_GRANTS: [GrantType; 3] = [
+const SELF_SERVICE_GRANTS: [GrantType; 4] = [
     GrantType::AuthorizationCode,
     GrantType::RefreshToken,
     GrantType::ClientCredentials,
+    GrantType::DeviceCode,
 ];
 
 fn web_uri(text: &str) -> Result<RedirectUri, MetadataError> {

@@ -113,6 +113,61 @@ pub enum Spend<R> {
     Unknown,
 }
 
+/// What the user decided on a device authorization (RFC 8628 3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceDecision {
+    /// Not yet decided.
+    Pending,
+    /// Approved by `user`, who signed in at `auth_time`.
+    Approved {
+        /// The user.
+        user: UserId,
+        /// When the user authenticated.
+        auth_time: UnixTime,
+    },
+    /// Denied.
+    Denied,
+}
+
+/// A device authorization, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// SHA-256 of the device code (the family of what it issues).
+    pub hash: TokenHash,
+    /// SHA-256 of the normalized user code.
+    pub user_code: TokenHash,
+    /// The client that asked.
+    pub client_id: ClientId,
+    /// The scope asked for, and granted when approved.
+    pub scope: ScopeSet,
+    /// When it was issued.
+    pub issued_at: UnixTime,
+    /// After this, it is refused with `expired_token`.
+    pub expires_at: UnixTime,
+    /// The least time between two polls.
+    pub interval: crate::Seconds,
+    /// The last poll, if any.
+    pub last_polled_at: Option<UnixTime>,
+    /// What the user decided.
+    pub decision: DeviceDecision,
+}
+
+/// What a device grant decided on a poll of an unspent device code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevicePollStep {
+    /// Not yet: refused with this error, the poll recorded at `now` with
+    /// this interval for the next one.
+    Wait(TokenError, crate::Seconds),
+    /// Refused; nothing changes.
+    Refuse(TokenError),
+    /// Approved: spend the device code and store this.
+    Redeem(FamilyStep),
+}
+
+/// The rule a device grant applies to a polled device code, inside the
+/// store's transaction.
+pub type DevicePollCheck<'a> = &'a (dyn Fn(&DeviceRecord) -> DevicePollStep + Send + Sync);
+
 /// What redeeming an authorization code did.
 pub type Redemption = Spend<CodeRecord>;
 /// What presenting a refresh token did.
@@ -158,6 +213,8 @@ pub const CODE_KEPT_AFTER_EXPIRY: crate::Seconds = crate::Seconds(86_400);
 pub struct Cleanup {
     /// Authorization codes.
     pub codes: u64,
+    /// Device authorizations.
+    pub device_codes: u64,
     /// Refresh tokens.
     pub refresh_tokens: u64,
     /// Token families whose last token expired.
@@ -270,6 +327,36 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         check: GrantCheck<'_, CodeRecord>,
     ) -> Result<Redemption, StoreError>;
 
+    /// Stores a device authorization. `Conflict` if its device code or user
+    /// code exists.
+    async fn insert_device_authorization(&self, record: &DeviceRecord) -> Result<(), StoreError>;
+    /// The device authorization with this user code, whatever its state.
+    async fn device_authorization(
+        &self,
+        user_code: &TokenHash,
+    ) -> Result<Option<DeviceRecord>, StoreError>;
+    /// Records the user's decision on a pending, unexpired device
+    /// authorization, atomically; `false` when it is not pending (decided
+    /// before, or unknown) or expired. Of concurrent decisions one wins.
+    async fn decide_device_authorization(
+        &self,
+        user_code: &TokenHash,
+        decision: &DeviceDecision,
+        now: UnixTime,
+    ) -> Result<bool, StoreError>;
+    /// Polls a device code in one transaction: locks it, asks `check`; a
+    /// wait records the poll, a redemption marks it used (only while its
+    /// user exists and is enabled) and stores the family it starts with its
+    /// first refresh token. Of concurrent callers one gets
+    /// [`Spend::Spent`]; a refusal changes nothing; a device code used
+    /// before revokes its family.
+    async fn poll_device_code(
+        &self,
+        hash: &TokenHash,
+        now: UnixTime,
+        check: DevicePollCheck<'_>,
+    ) -> Result<Spend<DeviceRecord>, StoreError>;
+
     /// Starts a family without a code (the password grant), with its first
     /// refresh token, in one transaction.
     async fn start_family(
@@ -343,7 +430,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes what expired before `now`: refresh tokens, families, sessions and
     /// deny-list entries (a denied token past its `exp` is refused anyway),
-    /// and codes expired for [`CODE_KEPT_AFTER_EXPIRY`].
+    /// and codes and device codes expired for [`CODE_KEPT_AFTER_EXPIRY`].
     async fn delete_expired(&self, now: UnixTime) -> Result<Cleanup, StoreError>;
 
     /// Stores a session.

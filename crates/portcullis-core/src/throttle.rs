@@ -166,6 +166,57 @@ impl<'a> Throttle<'a> {
         self.count(&signup_key(address), now).await
     }
 
+    /// Reserves one user-code entry on the device page for `user` and
+    /// `address` before the code is looked up, atomically, as
+    /// [`Throttle::reserve`] does for passwords: `Some(seconds to wait)`
+    /// when either has used up its attempts (the user its per-account
+    /// allowance, the address its sign-in attempts), and then the code must
+    /// not be looked up. A refused entry and a code that was found give the
+    /// attempt back ([`Throttle::device_code_found`]), so only wrong codes
+    /// count.
+    pub async fn reserve_device_code(
+        &self,
+        user: &str,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<Option<i64>, StoreError> {
+        let end = now + self.policy.window;
+        let (entries, entries_end) = self.store.throttle_hit(&device_key(user), now, end).await?;
+        let (addresses, address_ends) = self
+            .store
+            .throttle_hit(&address_key(address), now, end)
+            .await?;
+        let over =
+            |count: u32, limit: u32, ends: UnixTime| (count > limit).then_some(ends.0 - now.0);
+        let wait = over(entries, self.policy.per_account, entries_end).max(over(
+            addresses,
+            self.policy.per_address,
+            address_ends,
+        ));
+        if wait.is_some() {
+            // Refused before any lookup, so no guess: the attempt goes back.
+            // What stays counted is only codes looked up and not found, and
+            // each was looked up with at most the limit counted, so at
+            // most the limit of wrong codes are ever looked up in a window.
+            self.device_code_found(user, address, now).await?;
+        }
+        Ok(wait)
+    }
+
+    /// After a reserved user-code entry found its code: both counts get the
+    /// attempt back.
+    pub async fn device_code_found(
+        &self,
+        user: &str,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        self.store.throttle_release(&device_key(user), now).await?;
+        self.store
+            .throttle_release(&address_key(address), now)
+            .await
+    }
+
     async fn check(
         &self,
         key: &TokenHash,
@@ -191,6 +242,10 @@ impl<'a> Throttle<'a> {
 // is never stored.
 fn account_key(account: &str) -> TokenHash {
     TokenHash::of(&format!("account:{}", account.to_ascii_lowercase()))
+}
+
+fn device_key(user: &str) -> TokenHash {
+    TokenHash::of(&format!("device-code:{user}"))
 }
 
 fn address_key(address: &str) -> TokenHash {

@@ -25,6 +25,19 @@ pub enum TokenError {
     /// The requested resource is invalid or not one the client may address (RFC 8707).
     #[error("invalid_target: {0}")]
     InvalidTarget(String),
+    /// A device authorization the user has not decided yet (RFC 8628 3.5).
+    #[error("authorization_pending: {0}")]
+    AuthorizationPending(&'static str),
+    /// A device client polling faster than its interval (RFC 8628 3.5); the
+    /// interval grows by 5 seconds.
+    #[error("slow_down: {0}")]
+    SlowDown(&'static str),
+    /// A device code past its lifetime (RFC 8628 3.5).
+    #[error("expired_token: {0}")]
+    ExpiredToken(&'static str),
+    /// The user denied the device authorization (RFC 8628 3.5).
+    #[error("access_denied: {0}")]
+    AccessDenied(&'static str),
 }
 
 impl TokenError {
@@ -38,6 +51,10 @@ impl TokenError {
             TokenError::UnsupportedGrantType(_) => "unsupported_grant_type",
             TokenError::InvalidScope(_) => "invalid_scope",
             TokenError::InvalidTarget(_) => "invalid_target",
+            TokenError::AuthorizationPending(_) => "authorization_pending",
+            TokenError::SlowDown(_) => "slow_down",
+            TokenError::ExpiredToken(_) => "expired_token",
+            TokenError::AccessDenied(_) => "access_denied",
         }
     }
 
@@ -50,7 +67,11 @@ impl TokenError {
             | TokenError::InvalidTarget(d) => d.clone(),
             TokenError::InvalidClient(d)
             | TokenError::InvalidGrant(d)
-            | TokenError::UnauthorizedClient(d) => (*d).to_owned(),
+            | TokenError::UnauthorizedClient(d)
+            | TokenError::AuthorizationPending(d)
+            | TokenError::SlowDown(d)
+            | TokenError::ExpiredToken(d)
+            | TokenError::AccessDenied(d) => (*d).to_owned(),
         }
     }
 }

@@ -12,9 +12,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::endpoints::{
-    discovery, health, introspect, jwks, metrics, register, revoke, token, userinfo,
+    device_authorization, discovery, health, introspect, jwks, metrics, register, revoke, token,
+    userinfo,
 };
-use crate::pages::{account, authorize, html, login, logout, signup};
+use crate::pages::{account, authorize, device, html, login, logout, signup};
 use crate::state::AppState;
 
 /// Gives each request an `x-request-id` (kept when a proxy already set one),
@@ -60,6 +61,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/token", post(token::token))
+        .route(
+            "/device_authorization",
+            post(device_authorization::device_authorization),
+        )
+        .route("/device", get(device::device).post(device::enter))
+        .route("/device/decision", post(device::decision))
         .route("/authorize", get(authorize::authorize))
         .route(
             "/userinfo",

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use portcullis_core::ScopeSet;
+use portcullis_core::grant::device_code::DevicePolicy;
 use portcullis_core::password::PasswordPolicy;
 use portcullis_core::registration::RegistrationMode;
+use portcullis_core::{ScopeSet, Seconds};
 use portcullis_jose::Algorithm;
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +145,12 @@ pub struct RawSettings {
     /// The least strength score (zxcvbn, 0 to 4) a new password needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_min_score: Option<u8>,
+    /// How long a device code waits for its user (RFC 8628).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_code_ttl: Option<DurationSetting>,
+    /// The least time a device client waits between two polls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_poll_interval: Option<DurationSetting>,
     /// Log filter (`info`, `debug`, `portcullis_server=debug`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log: Option<String>,
@@ -228,6 +235,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// The rules a new password meets (default: zxcvbn score at least 3).
     pub password_policy: PasswordPolicy,
+    /// Device codes' lifetime and poll interval.
+    pub device_policy: DevicePolicy,
     /// Log filter (default `info`).
     pub log: String,
     /// Log line format (default pretty).
@@ -425,6 +434,26 @@ impl Settings {
                 "must be between 1 s and 10 minutes",
             ));
         }
+        let device_code_ttl = duration(raw.device_code_ttl, "device_code_ttl", 600)?;
+        if device_code_ttl < Duration::from_secs(1) || device_code_ttl > Duration::from_secs(3600) {
+            return Err(SettingsError::setting(
+                "device_code_ttl",
+                "must be between 1 s and 1 hour",
+            ));
+        }
+        let device_poll_interval = duration(raw.device_poll_interval, "device_poll_interval", 5)?;
+        if device_poll_interval < Duration::from_secs(1)
+            || device_poll_interval > Duration::from_secs(60)
+        {
+            return Err(SettingsError::setting(
+                "device_poll_interval",
+                "must be between 1 s and 60 s",
+            ));
+        }
+        let device_policy = DevicePolicy {
+            lifetime: Seconds(device_code_ttl.as_secs() as i64),
+            interval: Seconds(device_poll_interval.as_secs() as i64),
+        };
         let password_policy = match raw.password_min_score {
             None => PasswordPolicy::default(),
             Some(score) => PasswordPolicy::with_min_score(score).ok_or_else(|| {
@@ -506,6 +535,7 @@ impl Settings {
             max_connections,
             request_timeout,
             password_policy,
+            device_policy,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
             log_format,
             warnings: Vec::new(),

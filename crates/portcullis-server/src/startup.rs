@@ -188,6 +188,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         password_work: crate::password_work::BlockingPasswordWork,
         password_policy: settings.password_policy,
         request_timeout: settings.request_timeout,
+        device_policy: settings.device_policy,
     }));
     Ok(Server {
         listener,

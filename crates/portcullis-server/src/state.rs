@@ -55,6 +55,8 @@ pub(crate) struct Inner {
     pub password_work: crate::password_work::BlockingPasswordWork,
     /// The rules a new password meets.
     pub password_policy: portcullis_core::password::PasswordPolicy,
+    /// Device codes' lifetime and poll interval.
+    pub device_policy: portcullis_core::grant::device_code::DevicePolicy,
     /// How long a request may take before it is answered 408.
     pub request_timeout: std::time::Duration,
 }

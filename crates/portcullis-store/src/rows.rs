@@ -6,10 +6,12 @@ use portcullis_core::redirect_uri::RedirectUri;
 use portcullis_core::session::SessionRecord;
 use portcullis_core::store::CodeRecord;
 use portcullis_core::store::RefreshRecord;
+use portcullis_core::store::{DeviceDecision, DeviceRecord};
 use portcullis_core::token_hash::TokenHash;
 use portcullis_core::user::{Profile, User, UserId, Username};
 use portcullis_core::{
-    Client, ClientId, GrantType, KeyRecord, Resource, ScopeSet, SecretHash, StoreError, UnixTime,
+    Client, ClientId, GrantType, KeyRecord, Resource, ScopeSet, Seconds, SecretHash, StoreError,
+    UnixTime,
 };
 
 #[derive(Debug, sqlx::FromRow)]
@@ -194,6 +196,64 @@ impl TryFrom<CodeRow> for CodeRecord {
             auth_time: UnixTime(row.auth_time),
             issued_at: UnixTime(row.issued_at),
             expires_at: UnixTime(row.expires_at),
+        })
+    }
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DeviceRow {
+    pub hash: Vec<u8>,
+    pub user_code: Vec<u8>,
+    pub client_id: String,
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub poll_interval: i64,
+    pub last_polled_at: Option<i64>,
+    pub decision: String,
+    pub user_id: Option<String>,
+    pub auth_time: Option<i64>,
+    pub used_at: Option<i64>,
+}
+
+/// How a decision is stored: its name, and the user and sign-in time of an
+/// approval.
+pub(crate) fn decision_columns(
+    decision: &DeviceDecision,
+) -> (&'static str, Option<&str>, Option<i64>) {
+    match decision {
+        DeviceDecision::Pending => ("pending", None, None),
+        DeviceDecision::Approved { user, auth_time } => {
+            ("approved", Some(user.as_str()), Some(auth_time.0))
+        }
+        DeviceDecision::Denied => ("denied", None, None),
+    }
+}
+
+impl TryFrom<DeviceRow> for DeviceRecord {
+    type Error = StoreError;
+
+    fn try_from(row: DeviceRow) -> Result<Self, StoreError> {
+        let decision = match (row.decision.as_str(), row.user_id, row.auth_time) {
+            ("pending", _, _) => DeviceDecision::Pending,
+            ("denied", _, _) => DeviceDecision::Denied,
+            ("approved", Some(user), Some(auth_time)) => DeviceDecision::Approved {
+                user: UserId::from_stored(user),
+                auth_time: UnixTime(auth_time),
+            },
+            _ => return Err(corrupt("device code decision")),
+        };
+        Ok(DeviceRecord {
+            hash: token_hash(&row.hash, "device code hash")?,
+            user_code: token_hash(&row.user_code, "user code hash")?,
+            client_id: ClientId::parse(&row.client_id)
+                .ok_or_else(|| corrupt("device code client id"))?,
+            scope: ScopeSet::parse(&row.scope).ok_or_else(|| corrupt("device code scope"))?,
+            issued_at: UnixTime(row.issued_at),
+            expires_at: UnixTime(row.expires_at),
+            interval: Seconds(row.poll_interval),
+            last_polled_at: row.last_polled_at.map(UnixTime),
+            decision,
         })
     }
 }

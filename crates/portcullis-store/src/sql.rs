@@ -6,8 +6,9 @@ use portcullis_core::session::SessionRecord;
 use portcullis_core::store::CodeRecord;
 use portcullis_core::store::RefreshRecord;
 use portcullis_core::store::{
-    CODE_KEPT_AFTER_EXPIRY, Cleanup, FamilyRecord, GrantCheck, Redemption, RefreshHolder, Rotation,
-    Spend, StoredRefresh, SuccessorCheck,
+    CODE_KEPT_AFTER_EXPIRY, Cleanup, DeviceDecision, DevicePollCheck, DevicePollStep, DeviceRecord,
+    FamilyRecord, GrantCheck, Redemption, RefreshHolder, Rotation, Spend, StoredRefresh,
+    SuccessorCheck,
 };
 use portcullis_core::token_hash::TokenHash;
 use portcullis_core::user::{User, UserId};
@@ -17,7 +18,10 @@ use portcullis_core::{
 };
 use sqlx::{PgPool, SqlitePool};
 
-use crate::rows::{ClientRow, CodeRow, KeyRow, RefreshRow, SessionRow, UserRow, client_columns};
+use crate::rows::{
+    ClientRow, CodeRow, DeviceRow, KeyRow, RefreshRow, SessionRow, UserRow, client_columns,
+    decision_columns,
+};
 
 /// The store on embedded SQLite: reads on a pool, writes on one connection
 /// of their own. SQLite lets one writer in at a time; queueing writers on an
@@ -393,6 +397,170 @@ macro_rules! implement_store {
                 Ok(Spend::Replayed(record))
             }
 
+            async fn insert_device_authorization(&self, record: &DeviceRecord) -> Result<(), StoreError> {
+                let (decision, user, auth_time) = decision_columns(&record.decision);
+                sqlx::query(
+                    "INSERT INTO device_codes (hash, user_code, client_id, scope, issued_at, expires_at, \
+                     poll_interval, last_polled_at, decision, user_id, auth_time) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(record.hash.0.to_vec())
+                .bind(record.user_code.0.to_vec())
+                .bind(record.client_id.as_str())
+                .bind(record.scope.to_string())
+                .bind(record.issued_at.0)
+                .bind(record.expires_at.0)
+                .bind(record.interval.0)
+                .bind(record.last_polled_at.map(|t| t.0))
+                .bind(decision)
+                .bind(user)
+                .bind(auth_time)
+                .execute(&self.writer)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn device_authorization(&self, user_code: &TokenHash) -> Result<Option<DeviceRecord>, StoreError> {
+                sqlx::query_as::<_, DeviceRow>("SELECT * FROM device_codes WHERE user_code = $1")
+                    .bind(user_code.0.to_vec())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(interpret)?
+                    .map(DeviceRecord::try_from)
+                    .transpose()
+            }
+
+            async fn decide_device_authorization(
+                &self,
+                user_code: &TokenHash,
+                decision: &DeviceDecision,
+                now: UnixTime,
+            ) -> Result<bool, StoreError> {
+                let (name, user, auth_time) = decision_columns(decision);
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
+                // The conditional update decides once: of concurrent
+                // decisions one finds the authorization pending.
+                let decided: Option<(String, String)> = sqlx::query_as(
+                    "UPDATE device_codes SET decision = $1, user_id = $2, auth_time = $3 \
+                     WHERE user_code = $4 AND decision = 'pending' AND expires_at > $5 \
+                     RETURNING client_id, scope",
+                )
+                .bind(name)
+                .bind(user)
+                .bind(auth_time)
+                .bind(user_code.0.to_vec())
+                .bind(now.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(interpret)?;
+                let Some((client, scope)) = decided else {
+                    tx.rollback().await.map_err(interpret)?;
+                    return Ok(false);
+                };
+                if let Some(user) = user {
+                    // The approval is the user's consent, as the consent page records it.
+                    sqlx::query(
+                        "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (user_id, client_id) DO UPDATE SET scope = $3, granted_at = $4",
+                    )
+                    .bind(user)
+                    .bind(client)
+                    .bind(scope)
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(interpret)?;
+                }
+                tx.commit().await.map_err(interpret)?;
+                Ok(true)
+            }
+
+            async fn poll_device_code(
+                &self,
+                hash: &TokenHash,
+                now: UnixTime,
+                check: DevicePollCheck<'_>,
+            ) -> Result<Spend<DeviceRecord>, StoreError> {
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
+                // An update that changes nothing locks the row: concurrent
+                // polls of one device code queue here, each seeing the
+                // state the previous one committed.
+                let row = sqlx::query_as::<_, DeviceRow>(
+                    "UPDATE device_codes SET hash = hash WHERE hash = $1 RETURNING *",
+                )
+                .bind(hash.0.to_vec())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(interpret)?;
+                let Some(row) = row else {
+                    tx.rollback().await.map_err(interpret)?;
+                    return Ok(Spend::Unknown);
+                };
+                let used = row.used_at.is_some();
+                let record = DeviceRecord::try_from(row)?;
+                if used {
+                    // Redeemed before: the client or an attacker holds a copy,
+                    // so what it issued is revoked, committed though the request fails.
+                    $steps::revoke_family_in(&mut tx, &record.hash, now).await?;
+                    tx.commit().await.map_err(interpret)?;
+                    return Ok(Spend::Replayed(record));
+                }
+                match check(&record) {
+                    DevicePollStep::Refuse(refused) => {
+                        tx.rollback().await.map_err(interpret)?;
+                        Ok(Spend::Refused(refused))
+                    }
+                    DevicePollStep::Wait(refused, interval) => {
+                        sqlx::query(
+                            "UPDATE device_codes SET last_polled_at = $1, poll_interval = $2 WHERE hash = $3",
+                        )
+                        .bind(now.0)
+                        .bind(interval.0)
+                        .bind(hash.0.to_vec())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(interpret)?;
+                        tx.commit().await.map_err(interpret)?;
+                        Ok(Spend::Refused(refused))
+                    }
+                    DevicePollStep::Redeem(step) => {
+                        let DeviceDecision::Approved { user, .. } = &record.decision else {
+                            tx.rollback().await.map_err(interpret)?;
+                            return Ok(Spend::Refused(TokenError::InvalidGrant("the device code is not valid")));
+                        };
+                        let spent = sqlx::query(
+                            "UPDATE device_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND EXISTS \
+                             (SELECT 1 FROM users u WHERE u.id = device_codes.user_id AND NOT u.disabled)",
+                        )
+                        .bind(now.0)
+                        .bind(hash.0.to_vec())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(interpret)?
+                        .rows_affected();
+                        if spent != 1 {
+                            // The user who approved was disabled or deleted since.
+                            tx.rollback().await.map_err(interpret)?;
+                            return Ok(Spend::Refused(NO_USER));
+                        }
+                        let family = FamilyRecord {
+                            family: record.hash,
+                            client_id: record.client_id.clone(),
+                            user_id: user.clone(),
+                            created_at: now,
+                            live_until: step.live_until,
+                        };
+                        $steps::insert_family(&mut tx, &family).await?;
+                        if let Some(first) = &step.refresh {
+                            $steps::insert_refresh(&mut tx, first, None).await?;
+                        }
+                        tx.commit().await.map_err(interpret)?;
+                        Ok(Spend::Spent(record))
+                    }
+                }
+            }
+
             async fn start_family(
                 &self,
                 family: &FamilyRecord,
@@ -665,6 +833,7 @@ macro_rules! implement_store {
                 let codes_before = now.0 - CODE_KEPT_AFTER_EXPIRY.0;
                 for (sql, before, count) in [
                     ("DELETE FROM authorization_codes WHERE expires_at <= $1", codes_before, &mut done.codes),
+                    ("DELETE FROM device_codes WHERE expires_at <= $1", codes_before, &mut done.device_codes),
                     ("DELETE FROM refresh_tokens WHERE expires_at <= $1", now.0, &mut done.refresh_tokens),
                     ("DELETE FROM token_families WHERE live_until <= $1", now.0, &mut done.families),
                     ("DELETE FROM sessions WHERE expires_at <= $1", now.0, &mut done.sessions),

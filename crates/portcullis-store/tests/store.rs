@@ -319,6 +319,7 @@ mod sign_in {
     use portcullis_core::session::NewSession;
     use portcullis_core::store::CodeRecord;
     use portcullis_core::store::RefreshRecord;
+    use portcullis_core::store::{DeviceDecision, DevicePollStep, DeviceRecord};
     use portcullis_core::store::{FamilyRecord, FamilyStep, Spend};
     use portcullis_core::token_hash::TokenHash;
     use portcullis_core::user::UserId;
@@ -377,6 +378,199 @@ mod sign_in {
                     .unwrap(),
                 Spend::Unknown
             );
+        })
+        .await;
+    }
+
+    fn device(code: &str, user_code: &str) -> DeviceRecord {
+        DeviceRecord {
+            hash: TokenHash::of(code),
+            user_code: TokenHash::of(user_code),
+            client_id: ClientId::parse("tv").unwrap(),
+            scope: ScopeSet::parse("openid offline_access").unwrap(),
+            issued_at: UnixTime(100),
+            expires_at: UnixTime(700),
+            interval: Seconds(5),
+            last_polled_at: None,
+            decision: DeviceDecision::Pending,
+        }
+    }
+
+    /// What a device poll check decides: wait while pending (recording the
+    /// poll), redeem once approved, with a first refresh token.
+    fn device_check(record: &DeviceRecord) -> DevicePollStep {
+        match &record.decision {
+            DeviceDecision::Pending => DevicePollStep::Wait(
+                TokenError::AuthorizationPending("wait"),
+                Seconds(record.interval.0 + 1),
+            ),
+            DeviceDecision::Denied => DevicePollStep::Refuse(TokenError::AccessDenied("no")),
+            DeviceDecision::Approved { .. } => DevicePollStep::Redeem(FamilyStep {
+                refresh: Some(RefreshRecord {
+                    hash: TokenHash::of("device-refresh"),
+                    family: record.hash,
+                    client_id: ClientId::parse("tv").unwrap(),
+                    ..refresh_of("unused", "unused", 5000)
+                }),
+                live_until: UnixTime(5000),
+            }),
+        }
+    }
+
+    /// Fails if a decision is recorded twice, if a wait is not recorded, if
+    /// two concurrent polls of an approved code both spend it, or if a
+    /// replay leaves the family live.
+    #[tokio::test]
+    async fn a_device_code_is_decided_once_and_redeemed_once() {
+        each_store(|store| async move {
+            user_u1(&*store).await;
+            let record = device("device-1", "BCDFGHJK");
+            store.insert_device_authorization(&record).await.unwrap();
+            let clash = device("device-2", "BCDFGHJK");
+            assert!(matches!(
+                store.insert_device_authorization(&clash).await,
+                Err(StoreError::Conflict(_))
+            ));
+            let found = store
+                .device_authorization(&TokenHash::of("BCDFGHJK"))
+                .await
+                .unwrap();
+            assert_eq!(
+                found.as_ref(),
+                Some(&record),
+                "every field survives storage"
+            );
+
+            // A wait records the poll and the interval, and commits.
+            let polled = store
+                .poll_device_code(&TokenHash::of("device-1"), UnixTime(110), &device_check)
+                .await
+                .unwrap();
+            assert_eq!(
+                polled,
+                Spend::Refused(TokenError::AuthorizationPending("wait"))
+            );
+            let after = store
+                .device_authorization(&TokenHash::of("BCDFGHJK"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                (after.last_polled_at, after.interval),
+                (Some(UnixTime(110)), Seconds(6))
+            );
+
+            // Concurrent decisions: one wins, and it records the consent.
+            let approve = DeviceDecision::Approved {
+                user: UserId::from_stored("u1".into()),
+                auth_time: UnixTime(90),
+            };
+            let decisions: Vec<_> = (0..6)
+                .map(|i| {
+                    let store = store.clone();
+                    let decision = if i == 0 {
+                        approve.clone()
+                    } else {
+                        DeviceDecision::Denied
+                    };
+                    tokio::spawn(async move {
+                        store
+                            .decide_device_authorization(
+                                &TokenHash::of("BCDFGHJK"),
+                                &decision,
+                                UnixTime(120),
+                            )
+                            .await
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let mut won = 0;
+            for decision in decisions {
+                won += usize::from(decision.await.unwrap());
+            }
+            assert_eq!(won, 1, "exactly one decision is recorded");
+            let decided = store
+                .device_authorization(&TokenHash::of("BCDFGHJK"))
+                .await
+                .unwrap()
+                .unwrap()
+                .decision;
+            if decided == approve {
+                assert!(
+                    store
+                        .consent(
+                            &UserId::from_stored("u1".into()),
+                            &ClientId::parse("tv").unwrap()
+                        )
+                        .await
+                        .unwrap()
+                        .is_some()
+                );
+            } else {
+                // Denied: start over with an approval to test the redemption.
+                let again = device("device-3", "CDFGHJKL");
+                store.insert_device_authorization(&again).await.unwrap();
+                assert!(
+                    store
+                        .decide_device_authorization(&again.user_code, &approve, UnixTime(120))
+                        .await
+                        .unwrap()
+                );
+            }
+            let approved = if decided == approve {
+                "device-1"
+            } else {
+                "device-3"
+            };
+            // An expired authorization takes no decision.
+            let late = device("device-4", "DFGHJKLM");
+            store.insert_device_authorization(&late).await.unwrap();
+            assert!(
+                !store
+                    .decide_device_authorization(&late.user_code, &approve, UnixTime(700))
+                    .await
+                    .unwrap()
+            );
+
+            let polls: Vec<_> = (0..8)
+                .map(|_| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .poll_device_code(
+                                &TokenHash::of(approved),
+                                UnixTime(130),
+                                &device_check,
+                            )
+                            .await
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let mut spent = 0;
+            for poll in polls {
+                match poll.await.unwrap() {
+                    Spend::Spent(_) => spent += 1,
+                    Spend::Replayed(_) => {}
+                    other => panic!("approved and unexpired: {other:?}"),
+                }
+            }
+            assert_eq!(spent, 1, "exactly one poll redeems it");
+            assert!(
+                !store.family_live(&TokenHash::of(approved)).await.unwrap(),
+                "the replays revoked what the redemption issued"
+            );
+            assert_eq!(
+                store
+                    .poll_device_code(&TokenHash::of("guess"), UnixTime(130), &device_check)
+                    .await
+                    .unwrap(),
+                Spend::Unknown
+            );
+            let done = store.delete_expired(UnixTime(700 + 86_400)).await.unwrap();
+            let created = if approved == "device-1" { 2 } else { 3 };
+            assert_eq!(done.device_codes, created, "{done:?}");
         })
         .await;
     }
@@ -713,6 +907,7 @@ mod sign_in {
                 done,
                 Cleanup {
                     codes: 0,
+                    device_codes: 0,
                     refresh_tokens: 1,
                     families: 0,
                     sessions: 1,

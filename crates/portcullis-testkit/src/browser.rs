@@ -121,6 +121,57 @@ impl Browser {
         (status, headers, html)
     }
 
+    /// The user's part of a device authorization (RFC 8628): opens
+    /// `verification_uri_complete`, signs in as `username` with `password`
+    /// when the sign-in page appears, follows the redirect back to the
+    /// device page, and answers the confirmation page with `decision`
+    /// (`allow` or `deny`). Returns the last response; when the page asks
+    /// for no decision (a wrong or spent code), that page.
+    pub async fn decide_device(
+        &mut self,
+        verification_uri_complete: &str,
+        username: &str,
+        password: &str,
+        decision: &str,
+    ) -> (StatusCode, String) {
+        let server = verification_uri_complete
+            .split_once("/device")
+            .map(|(base, _)| base.to_owned())
+            .unwrap();
+        let (mut status, mut headers, mut html) = self.get(verification_uri_complete).await;
+        if status == StatusCode::OK && html.contains("name=\"password\"") {
+            (status, headers, html) = self
+                .post(
+                    &format!("{server}/login"),
+                    &[
+                        ("csrf", &hidden(&html, "csrf")),
+                        ("request", ""),
+                        ("then", &hidden(&html, "then")),
+                        ("username", username),
+                        ("password", password),
+                    ],
+                )
+                .await;
+        }
+        if status == StatusCode::SEE_OTHER {
+            let location = headers["location"].to_str().unwrap().to_owned();
+            (status, _, html) = self.get(&format!("{server}{location}")).await;
+        }
+        if status == StatusCode::OK && html.contains("name=\"decision\"") {
+            (status, _, html) = self
+                .post(
+                    &format!("{server}/device/decision"),
+                    &[
+                        ("csrf", &hidden(&html, "csrf")),
+                        ("user_code", &hidden(&html, "user_code")),
+                        ("decision", decision),
+                    ],
+                )
+                .await;
+        }
+        (status, html)
+    }
+
     /// Like [`Browser::sign_in_and_consent`] when the flow must end in a
     /// redirect: its `Location`.
     pub async fn authorize(

@@ -16,7 +16,8 @@ pub enum ClientCommand {
         #[arg(long)]
         name: String,
         /// A grant type it may use (repeatable): client_credentials,
-        /// authorization_code, refresh_token, password, implicit.
+        /// authorization_code, refresh_token, password, implicit, device_code
+        /// (short for urn:ietf:params:oauth:grant-type:device_code).
         #[arg(long = "grant-type", required = true)]
         grant_types: Vec<String>,
         /// Where authorization responses may be sent (repeatable; exact match).
@@ -97,7 +98,11 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                 name,
                 grant_types: grant_types
                     .iter()
-                    .map(|g| g.parse::<GrantType>().map_err(anyhow::Error::msg))
+                    // `device_code` is short for the device grant's URN.
+                    .map(|g| match g.as_str() {
+                        "device_code" => Ok(GrantType::DeviceCode),
+                        other => other.parse::<GrantType>().map_err(anyhow::Error::msg),
+                    })
                     .collect::<anyhow::Result<_>>()?,
                 scopes: ScopeSet::parse(&scope).context(
                     "--scope: scopes are space-separated tokens without quotes or backslashes",

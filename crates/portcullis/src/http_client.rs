@@ -43,6 +43,17 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Va
     bail!("no discovery document: {}", failures.join("; "))
 }
 
+/// An OAuth error response (RFC 6749 5.2) as one line: `code: description`.
+pub fn oauth_error(body: &Value) -> String {
+    format!(
+        "{}: {}",
+        body["error"].as_str().unwrap_or("error"),
+        body["error_description"]
+            .as_str()
+            .unwrap_or("(no description)")
+    )
+}
+
 /// Reads one line from standard input (a secret piped in), without its newline.
 pub fn read_stdin_line() -> anyhow::Result<String> {
     let mut line = String::new();

@@ -5,6 +5,7 @@ mod client;
 mod http_client;
 mod jwt;
 mod keys;
+mod login;
 mod registration_token;
 mod serve;
 mod token;
@@ -76,6 +77,10 @@ enum Command {
     /// Decode, verify and sign JWTs with any JOSE algorithm.
     #[command(subcommand)]
     Jwt(jwt::JwtCommand),
+    /// Sign in on a device without a browser (the device grant, RFC 8628)
+    /// at any provider: prints a URL and a code to approve elsewhere, then
+    /// the tokens.
+    Login(login::LoginArgs),
 }
 
 impl SettingsArgs {
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
             return run(token::exec(command), |()| true);
         }
         Command::Jwt(command) => return run(jwt::exec(command), |valid| valid),
+        Command::Login(args) => return run(login::exec(args), |()| true),
         command => command,
     };
     let mut raw = cli.settings.raw();
@@ -137,7 +143,7 @@ fn main() -> ExitCode {
                     registration_token::exec(&settings, command).await
                 }
                 Command::Token(_) => token::revoke(&settings).await,
-                Command::Jwt(_) => Ok(()),
+                Command::Jwt(_) | Command::Login(_) => Ok(()),
             }
         },
         |()| true,

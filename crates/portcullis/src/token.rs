@@ -9,7 +9,7 @@ use portcullis_core::admin::tokens;
 use portcullis_core::revocation::Revoked;
 use portcullis_server::{Settings, startup, system_now};
 
-use crate::http_client::{client, discover, read_stdin_line};
+use crate::http_client::{client, discover, oauth_error, read_stdin_line};
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -130,13 +130,7 @@ pub async fn exec(command: TokenCommand) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("{endpoint} answered {status} without JSON"))?;
     if !status.is_success() {
-        bail!(
-            "{}: {}",
-            body["error"].as_str().unwrap_or("error"),
-            body["error_description"]
-                .as_str()
-                .unwrap_or("(no description)")
-        );
+        bail!("{}", oauth_error(&body));
     }
     let token = body["access_token"]
         .as_str()

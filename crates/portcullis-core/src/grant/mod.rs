@@ -7,6 +7,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod implicit;
 pub mod password;
 pub mod refresh_token;
@@ -44,6 +45,8 @@ pub enum GrantRequest {
     RefreshToken(refresh_token::RefreshRequest),
     /// `password` (RFC 6749 section 4.3), for clients that opted in.
     Password(password::PasswordRequest),
+    /// The device authorization grant (RFC 8628 section 3.4).
+    DeviceCode(device_code::DeviceTokenRequest),
 }
 
 impl GrantRequest {
@@ -88,6 +91,12 @@ impl GrantRequest {
                 resources,
                 address: address.to_owned(),
             }),
+            crate::client::DEVICE_CODE_GRANT => {
+                GrantRequest::DeviceCode(device_code::DeviceTokenRequest {
+                    device_code: require("device_code")?.to_owned(),
+                    resources,
+                })
+            }
             other => {
                 return Err(TokenError::UnsupportedGrantType(format!(
                     "grant type `{other}` is not supported"
@@ -102,7 +111,7 @@ impl GrantRequest {
 pub fn open_to_public_clients(grant_type: &str) -> bool {
     matches!(
         grant_type,
-        "authorization_code" | "refresh_token" | "password"
+        "authorization_code" | "refresh_token" | "password" | crate::client::DEVICE_CODE_GRANT
     )
 }
 
@@ -165,6 +174,7 @@ pub async fn issue(
         }
         GrantRequest::RefreshToken(r) => refresh_token::issue(grants, client, r, now).await,
         GrantRequest::Password(r) => password::issue(grants, client, r, now).await,
+        GrantRequest::DeviceCode(r) => device_code::issue(grants, client, r, now).await,
     }
 }
 

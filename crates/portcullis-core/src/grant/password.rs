@@ -69,6 +69,7 @@ pub async fn issue(
             &user.id,
             scope.clone(),
             now,
+            now,
             policy.refresh_token_lifetime,
         )
     });

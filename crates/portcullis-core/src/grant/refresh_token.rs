@@ -150,17 +150,18 @@ pub fn first(code: &CodeRecord, now: UnixTime, lifetime: Seconds) -> IssuedRefre
     )
 }
 
-/// The first refresh token of a sign-in without a code (the password
-/// grant), in a family of its own.
+/// The first refresh token of a sign-in without a code (the password and
+/// device grants), in a family of its own.
 pub fn first_of_family(
     family: TokenHash,
     client: &ClientId,
     user: &UserId,
     scope: ScopeSet,
+    auth_time: UnixTime,
     now: UnixTime,
     lifetime: Seconds,
 ) -> IssuedRefresh {
-    issue_token(family, client, user, scope, now, now, lifetime)
+    issue_token(family, client, user, scope, auth_time, now, lifetime)
 }
 
 /// Checks a refresh request against the presented (now used) token, and

@@ -8,12 +8,13 @@
 use serde_json::{Value, json};
 
 /// The grant type names `GrantType` parses.
-const GRANT_TYPES: [&str; 5] = [
+const GRANT_TYPES: [&str; 6] = [
     "authorization_code",
     "client_credentials",
     "implicit",
     "password",
     "refresh_token",
+    "urn:ietf:params:oauth:grant-type:device_code",
 ];
 
 /// Space-separated scope tokens of RFC 6749 3.3 (`ScopeSet::parse`, which
@@ -114,9 +115,11 @@ fn refine_new_client(client: &mut Value) {
             "else": {"properties": {"redirect_uris": {"maxItems": 0}}}
         },
         {
-            "description": "refresh_token needs authorization_code or password to issue the first refresh token.",
+            "description": "refresh_token needs authorization_code, password or the device grant to issue the first refresh token.",
             "if": {"properties": {"grant_types": {"contains": {"const": "refresh_token"}}}},
-            "then": {"properties": {"grant_types": {"contains": {"enum": ["authorization_code", "password"]}}}}
+            "then": {"properties": {"grant_types": {"contains": {"enum": [
+                "authorization_code", "password", "urn:ietf:params:oauth:grant-type:device_code"
+            ]}}}}
         }
     ]);
     if let Some(object) = client.as_object_mut() {

@@ -18,6 +18,7 @@ pub(crate) fn document(issuer: &str, registration: bool) -> Bytes {
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
+        "device_authorization_endpoint": format!("{issuer}/device_authorization"),
         "jwks_uri": format!("{issuer}/jwks.json"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "end_session_endpoint": format!("{issuer}/end-session"),

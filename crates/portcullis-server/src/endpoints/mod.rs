@@ -1,6 +1,7 @@
 //! One module per JSON endpoint (the HTML pages are in `pages`). Endpoints
 //! never import one another.
 
+pub(crate) mod device_authorization;
 pub(crate) mod discovery;
 pub(crate) mod health;
 pub(crate) mod introspect;

@@ -31,7 +31,16 @@ pub(crate) async fn account(
                 client_name: "your account".to_owned(),
                 redirect_uri: None,
             };
-            login_page(&state, &headers, StatusCode::OK, &requesting, "", "", None)
+            login_page(
+                &state,
+                &headers,
+                StatusCode::OK,
+                &requesting,
+                "",
+                None,
+                "",
+                None,
+            )
         }
     })
 }

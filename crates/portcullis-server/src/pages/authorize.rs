@@ -116,6 +116,7 @@ pub(crate) async fn proceed(
             StatusCode::OK,
             &requesting,
             query,
+            None,
             request.login_hint.as_deref().unwrap_or(""),
             None,
         ));

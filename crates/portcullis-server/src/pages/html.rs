@@ -21,6 +21,37 @@ pub(crate) struct LoginPage<'a> {
     pub username: &'a str,
     /// The sign-up page for the same request, when sign-up is on.
     pub signup_href: Option<&'a str>,
+    /// Where to go after signing in, when no client asked (the device page).
+    pub then: Option<&'a str>,
+}
+
+/// The device page: the user types the code a device shows.
+#[derive(Template)]
+#[template(path = "device.html")]
+pub(crate) struct DevicePage<'a> {
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    pub csrf: &'a str,
+    pub user_code: &'a str,
+}
+
+/// Asks the user to allow or deny a device authorization.
+#[derive(Template)]
+#[template(path = "device_confirm.html")]
+pub(crate) struct DeviceConfirmPage<'a> {
+    pub client_name: &'a str,
+    pub username: &'a str,
+    pub user_code: &'a str,
+    pub scopes: Vec<String>,
+    pub csrf: &'a str,
+}
+
+/// After a decision on a device authorization.
+#[derive(Template)]
+#[template(path = "device_done.html")]
+pub(crate) struct DeviceDonePage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
 }
 
 /// The sign-up page.

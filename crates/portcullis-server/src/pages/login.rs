@@ -30,6 +30,7 @@ pub(crate) async fn login(
     let now = system_now();
     let form = read_form(&state, &headers, body).await?;
     let query = form.get("request").unwrap_or("").to_owned();
+    let then = form.get("then").and_then(super::device::continuation);
     let requesting = requesting_client(&state, &query).await?;
     let username_text = form.get("username").unwrap_or("").to_owned();
     let address = state.client_address(peer, &headers);
@@ -45,7 +46,7 @@ pub(crate) async fn login(
                 &state,
                 &headers,
                 &requesting,
-                &query,
+                (&query, then.as_deref()),
                 &username_text,
                 wait,
             ));
@@ -59,13 +60,14 @@ pub(crate) async fn login(
                 StatusCode::UNAUTHORIZED,
                 &requesting,
                 &query,
+                then.as_deref(),
                 &username_text,
                 Some("The username or password is not right."),
             ));
         }
         Err(SignInRefused::Store(err)) => return Err(err.into()),
     };
-    sign_in(&state, &headers, &query, user, now).await
+    sign_in(&state, &headers, &query, then.as_deref(), user, now).await
 }
 
 /// The sign-in page again, with `429` and `Retry-After`, while the account
@@ -74,7 +76,7 @@ fn too_many_attempts(
     state: &AppState,
     headers: &HeaderMap,
     requesting: &Requesting,
-    query: &str,
+    (query, then): (&str, Option<&str>),
     username: &str,
     wait: i64,
 ) -> Response {
@@ -86,6 +88,7 @@ fn too_many_attempts(
         StatusCode::TOO_MANY_REQUESTS,
         requesting,
         query,
+        then,
         username,
         Some(&message),
     );
@@ -96,11 +99,13 @@ fn too_many_attempts(
 }
 
 /// Starts a session for `user`, who just proved who they are, and continues
-/// the authorization request `query` (or, when it is empty, shows the account).
+/// the authorization request `query` (or, when it is empty, goes to `then`,
+/// by default the account page).
 pub(crate) async fn sign_in(
     state: &AppState,
     headers: &HeaderMap,
     query: &str,
+    then: Option<&str>,
     user: User,
     now: UnixTime,
 ) -> Result<Response, PageError> {
@@ -108,7 +113,7 @@ pub(crate) async fn sign_in(
     state.store.insert_session(&session.record).await?;
     // The session starts even when the request then fails at the client.
     let mut response = if query.is_empty() {
-        see_other("/account")
+        see_other(then.unwrap_or("/account"))
     } else {
         proceed(
             state,

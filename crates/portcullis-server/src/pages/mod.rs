@@ -8,6 +8,7 @@
 
 pub(crate) mod account;
 pub(crate) mod authorize;
+pub(crate) mod device;
 pub(crate) mod html;
 pub(crate) mod login;
 pub(crate) mod logout;
@@ -77,12 +78,9 @@ pub(crate) fn set_cookie(response: &mut Response, cookie: &str) {
 }
 
 /// A `303 See Other` to a path of this server.
-pub(crate) fn see_other(path: &'static str) -> Response {
-    let mut response = (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, HeaderValue::from_static(path))],
-    )
-        .into_response();
+pub(crate) fn see_other(path: &str) -> Response {
+    let location = HeaderValue::from_str(path).unwrap_or(HeaderValue::from_static("/account"));
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
     html::security_headers(response.headers_mut());
     response
 }
@@ -96,13 +94,17 @@ pub(crate) struct Requesting {
     pub redirect_uri: Option<String>,
 }
 
-/// The sign-in page, with a link to the sign-up page when it is on.
+/// The sign-in page, with a link to the sign-up page when it is on; `then`
+/// is where a sign-in no client asked for continues (the account page when
+/// `None`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn login_page(
     state: &AppState,
     headers: &HeaderMap,
     status: StatusCode,
     requesting: &Requesting,
     query: &str,
+    then: Option<&str>,
     username: &str,
     error: Option<&str>,
 ) -> Response {
@@ -121,6 +123,7 @@ pub(crate) fn login_page(
         request: query,
         username,
         signup_href: signup_href.as_deref(),
+        then,
     };
     let mut response = html::page(status, &page, requesting.redirect_uri.as_deref());
     if fresh {

@@ -163,7 +163,7 @@ pub(crate) async fn signup(
     };
     counted(throttle.signed_up(&address, now).await);
     tracing::info!(user = %user.id, "account created by sign-up");
-    sign_in(&state, &headers, &query, user, now).await
+    sign_in(&state, &headers, &query, None, user, now).await
 }
 
 /// The sign-up page as rendered for one request.

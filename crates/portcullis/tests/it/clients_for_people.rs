@@ -166,7 +166,7 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
         ),
         (
             vec!["--grant-type", "refresh_token"],
-            "refresh_token needs authorization_code or password",
+            "refresh_token needs authorization_code, password or the device grant",
         ),
         (
             vec![
@@ -178,8 +178,8 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
             "redirect URIs are only for clients with authorization_code or implicit",
         ),
         (
-            vec!["--grant-type", "device_code"],
-            "unsupported grant type `device_code`",
+            vec!["--grant-type", "magic"],
+            "unsupported grant type `magic`",
         ),
     ];
     for (extra, message) in cases {
@@ -218,6 +218,7 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
             "client_credentials",
             "refresh_token",
             "password",
+            "urn:ietf:params:oauth:grant-type:device_code",
             "implicit"
         ])
     );

@@ -32,6 +32,8 @@ struct Op {
     svc: (String, String),
     legacy: (String, String),
     implicit: String,
+    /// A public client of the device grant.
+    tv: String,
 }
 
 impl Op {
@@ -160,6 +162,17 @@ async fn setup(db: &TestDatabase) -> Op {
             .concat(),
         )
         .await;
+    let (tv, _) = server
+        .create_client(&[
+            "--name",
+            "tv",
+            "--public",
+            "--grant-type",
+            "device_code",
+            "--scope",
+            "openid",
+        ])
+        .await;
     Op {
         server,
         web,
@@ -167,6 +180,7 @@ async fn setup(db: &TestDatabase) -> Op {
         svc,
         legacy,
         implicit,
+        tv,
     }
 }
 
@@ -257,6 +271,25 @@ async fn every_advertised_value_works_and_the_unadvertised_are_refused() {
                     let pairs = fragment(&location);
                     assert!(param(&pairs, "access_token").is_some(), "{location}");
                     (StatusCode::OK, Value::Null)
+                }
+                crate::device_grant::DEVICE_GRANT => {
+                    let endpoint = metadata["device_authorization_endpoint"].as_str().unwrap();
+                    let path = endpoint.strip_prefix(&op.server.url).unwrap();
+                    let (_, started) = op.post(path, Auth::None(&op.tv), &[]).await;
+                    let complete = started["verification_uri_complete"].as_str().unwrap();
+                    let (status, page) = browser
+                        .decide_device(complete, "alice", PASSWORD, "allow")
+                        .await;
+                    assert_eq!(status, StatusCode::OK, "{page}");
+                    op.post(
+                        "/token",
+                        Auth::None(&op.tv),
+                        &[
+                            ("grant_type", &grant),
+                            ("device_code", started["device_code"].as_str().unwrap()),
+                        ],
+                    )
+                    .await
                 }
                 other => {
                     panic!("discovery advertises grant type {other}, which this test cannot prove")
@@ -445,8 +478,11 @@ async fn every_advertised_value_works_and_the_unadvertised_are_refused() {
                 "/token",
                 Auth::Basic(svc_id, svc_secret),
                 &[
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-                    ("device_code", "x"),
+                    (
+                        "grant_type",
+                        "urn:ietf:params:oauth:grant-type:token-exchange",
+                    ),
+                    ("subject_token", "x"),
                 ],
             )
             .await;

@@ -292,7 +292,7 @@ async fn a_refused_request_leaves_the_refresh_token_and_the_code_usable() {
 
 /// The SQL that makes the next insert into `table` fail, as a full disk or
 /// a failing database would, half-way through a rotation or a redemption.
-fn failing_inserts(db: &TestDatabase, table: &str) -> String {
+pub(crate) fn failing_inserts(db: &TestDatabase, table: &str) -> String {
     if db.is_postgres() {
         format!(
             "CREATE FUNCTION fail_insert() RETURNS trigger AS $$ \
@@ -308,7 +308,7 @@ fn failing_inserts(db: &TestDatabase, table: &str) -> String {
     }
 }
 
-fn healed(db: &TestDatabase, table: &str) -> String {
+pub(crate) fn healed(db: &TestDatabase, table: &str) -> String {
     if db.is_postgres() {
         format!("DROP TRIGGER fail_insert ON {table}; DROP FUNCTION fail_insert();")
     } else {

@@ -253,9 +253,12 @@ async fn every_rfc_6749_error_case_is_answered_exactly() {
             ),
             (
                 good,
-                vec![("grant_type", "urn:ietf:params:oauth:grant-type:device_code")],
+                vec![
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("device_code", "x"),
+                ],
                 StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
+                "unauthorized_client",
             ),
             (
                 good,
@@ -414,6 +417,7 @@ async fn discovery_lists_only_what_is_implemented() {
                 "client_credentials",
                 "refresh_token",
                 "password",
+                "urn:ietf:params:oauth:grant-type:device_code",
                 "implicit"
             ])
         );
@@ -435,6 +439,10 @@ async fn discovery_lists_only_what_is_implemented() {
         );
         assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         assert_eq!(doc["userinfo_endpoint"], format!("{}/userinfo", server.url));
+        assert_eq!(
+            doc["device_authorization_endpoint"],
+            format!("{}/device_authorization", server.url)
+        );
     }
     let response = reqwest::get(format!("{}/jwks.json", server.url))
         .await

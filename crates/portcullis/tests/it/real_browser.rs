@@ -321,6 +321,99 @@ async fn a_person_signs_up_consents_and_changes_their_password_in_chromium() {
     server.stop().await;
 }
 
+/// A device signs in: `portcullis login` prints the device page and a code;
+/// a person opens the page in Chromium, signs in, types the code (in lower
+/// case, without its dash), sees the client and what it asks for, and
+/// allows; `portcullis login` then prints the tokens. Fails if the sign-in
+/// does not come back to the device page, or any page breaks in a browser.
+#[tokio::test]
+async fn a_person_approves_a_device_in_chromium() {
+    use tokio::io::AsyncBufReadExt as _;
+    if !browser_present() {
+        return;
+    }
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let server = TestServer::spawn(
+        BIN.as_ref(),
+        &db,
+        &[("PORTCULLIS_DEVICE_POLL_INTERVAL", "1")],
+    )
+    .await;
+    server
+        .create_user("hatter", "why is a raven like a writing desk", &[])
+        .await;
+    let (tv, _) = server
+        .create_client(&[
+            "--name",
+            "Living room TV",
+            "--public",
+            "--grant-type",
+            "device_code",
+            "--scope",
+            "openid profile",
+        ])
+        .await;
+    let mut device = Command::new(BIN)
+        .args(["login", "--issuer", &server.url, "--client-id", &tv])
+        .args(["--scope", "openid profile"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(device.stderr.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().unwrap();
+    let (page, code) = first
+        .strip_prefix("To sign in, open ")
+        .and_then(|rest| rest.split_once(" and enter the code "))
+        .unwrap_or_else(|| panic!("{first}"));
+    assert_eq!(page, format!("{}/device", server.url));
+
+    let driver = Driver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.browser(profile.path()).await;
+    browser.goto(page).await.unwrap();
+    wait_for_text(&browser, "to continue to a device").await;
+    fill(&browser, "#username", "hatter").await;
+    fill(&browser, "#password", "why is a raven like a writing desk").await;
+    click(
+        &browser,
+        "button[type=submit]",
+        "Enter the code your device shows",
+    )
+    .await;
+    fill(
+        &browser,
+        "#user_code",
+        &code.replace('-', "").to_lowercase(),
+    )
+    .await;
+    screenshot(&browser, "8-device-code").await;
+    let text = click(
+        &browser,
+        "button[type=submit]",
+        "Allow Living room TV on your device?",
+    )
+    .await;
+    assert!(
+        text.contains(code) && text.contains("See your name"),
+        "{text}"
+    );
+    screenshot(&browser, "9-device-confirm").await;
+    click(&browser, "button[value=allow]", "Device connected").await;
+    browser.close().await.unwrap();
+
+    let out = tokio::time::timeout(Duration::from_secs(60), device.wait_with_output())
+        .await
+        .expect("portcullis login finished")
+        .unwrap();
+    assert!(out.status.success());
+    let tokens: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let claims = verified_claims(&server.url, tokens["id_token"].as_str().unwrap(), &tv).await;
+    assert!(claims["sub"].is_string(), "{claims}");
+    server.stop().await;
+}
+
 /// A person opens a page that Apache's mod_auth_openidc protects, in
 /// Chromium: Apache sends them to the sign-in page, they sign in and allow,
 /// and Apache, having validated the ID token, serves the page. Fails if any

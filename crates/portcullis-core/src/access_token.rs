@@ -61,6 +61,10 @@ pub struct AccessTokenClaims {
     /// revoking the family ends the token.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    /// Who acts for the subject (RFC 8693 4.1), for an exchanged token:
+    /// `{"sub": ...}`, with the earlier actors of a chain nested in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub act: Option<serde_json::Value>,
     /// Issued at.
     pub iat: i64,
     /// Expires at.
@@ -105,6 +109,7 @@ impl AccessTokenGrant {
                 scope: scope.to_string(),
                 jti: random::token::<16>(),
                 grant_id: None,
+                act: None,
                 iat: now.0,
                 exp: (now + lifetime).0,
             },

@@ -438,6 +438,7 @@ mod tests {
                 .collect(),
             post_logout_redirect_uris: vec![],
             require_pkce: false,
+            allow_impersonation: false,
             created_at: UnixTime(0),
         }
     }

@@ -57,26 +57,31 @@ pub enum GrantType {
     /// RFC 8628: a device without a browser shows a code that its user
     /// approves elsewhere.
     DeviceCode,
+    /// RFC 8693: a service exchanges a token it received for one to call
+    /// another service, on the same user's behalf.
+    TokenExchange,
 }
 
 impl GrantType {
     /// Every grant type a client can be registered with.
-    pub const ALL: [GrantType; 6] = [
+    pub const ALL: [GrantType; 7] = [
         GrantType::ClientCredentials,
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::Password,
         GrantType::Implicit,
         GrantType::DeviceCode,
+        GrantType::TokenExchange,
     ];
 
     /// The grants the token endpoint serves today (what discovery lists).
-    pub const AT_TOKEN_ENDPOINT: [GrantType; 5] = [
+    pub const AT_TOKEN_ENDPOINT: [GrantType; 6] = [
         GrantType::AuthorizationCode,
         GrantType::ClientCredentials,
         GrantType::RefreshToken,
         GrantType::Password,
         GrantType::DeviceCode,
+        GrantType::TokenExchange,
     ];
 
     /// The registered name.
@@ -88,6 +93,7 @@ impl GrantType {
             GrantType::Password => "password",
             GrantType::Implicit => "implicit",
             GrantType::DeviceCode => DEVICE_CODE_GRANT,
+            GrantType::TokenExchange => TOKEN_EXCHANGE_GRANT,
         }
     }
 
@@ -113,6 +119,8 @@ impl fmt::Display for GrantType {
 
 /// The registered name of the device authorization grant (RFC 8628 3.4).
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// The registered name of the token exchange grant (RFC 8693 2.1).
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
 impl FromStr for GrantType {
     type Err = String;
@@ -147,6 +155,9 @@ pub struct Client {
     /// Whether its authorization requests need PKCE even where OpenID
     /// Connect's `nonce` would do (see [`crate::pkce::pkce_required`]).
     pub require_pkce: bool,
+    /// Whether its token exchanges may leave out the `actor_token`, so that
+    /// the issued token speaks for the subject alone (impersonation).
+    pub allow_impersonation: bool,
     /// When it was registered.
     pub created_at: UnixTime,
 }
@@ -178,6 +189,12 @@ pub enum ClientRejected {
     /// A public client asked for client_credentials.
     #[error("a public client has no secret, so it cannot use client_credentials")]
     PublicClientCredentials,
+    /// A public client asked for token exchange.
+    #[error("a public client has no secret, so it cannot exchange tokens")]
+    PublicTokenExchange,
+    /// Impersonation for a client that does not exchange tokens.
+    #[error("allow_impersonation is only for clients with the token exchange grant")]
+    ImpersonationWithoutExchange,
     /// A redirect-based grant without a redirect URI.
     #[error("authorization_code and implicit need at least one redirect URI")]
     NoRedirectUri,
@@ -219,6 +236,8 @@ pub struct NewClient {
     pub public: bool,
     /// PKCE on every authorization request, `nonce` or not.
     pub require_pkce: bool,
+    /// Token exchanges without an actor token (impersonation).
+    pub allow_impersonation: bool,
 }
 
 impl NewClient {
@@ -241,6 +260,10 @@ impl NewClient {
             Err(ClientRejected::NoGrant)
         } else if self.public && has(GrantType::ClientCredentials) {
             Err(ClientRejected::PublicClientCredentials)
+        } else if self.public && has(GrantType::TokenExchange) {
+            Err(ClientRejected::PublicTokenExchange)
+        } else if self.allow_impersonation && !has(GrantType::TokenExchange) {
+            Err(ClientRejected::ImpersonationWithoutExchange)
         } else if redirects && self.redirect_uris.is_empty() {
             Err(ClientRejected::NoRedirectUri)
         } else if !redirects && !self.redirect_uris.is_empty() {
@@ -272,6 +295,7 @@ impl NewClient {
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             require_pkce: self.require_pkce,
+            allow_impersonation: self.allow_impersonation,
             created_at: now,
         };
         (client, secret)

@@ -160,6 +160,7 @@ mod tests {
                 RedirectUri::parse("https://app.example/bye?x=1").unwrap(),
             ],
             require_pkce: false,
+            allow_impersonation: false,
             created_at: UnixTime(0),
         }
     }

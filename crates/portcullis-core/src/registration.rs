@@ -174,6 +174,7 @@ impl ClientMetadata {
             public,
             // No registration metadata asks for it; public clients need PKCE anyway.
             require_pkce: false,
+            allow_impersonation: false,
         };
         new.validate().map_err(|e| match e {
             ClientRejected::NoRedirectUri | ClientRejected::UnusedRedirectUri => {

@@ -61,6 +61,24 @@ impl ScopeSet {
     pub fn is_subset_of(&self, allowed: &ScopeSet) -> bool {
         self.0.iter().all(|s| allowed.0.binary_search(s).is_ok())
     }
+
+    /// The scopes in both sets.
+    ///
+    /// ```
+    /// use portcullis_core::ScopeSet;
+    /// let a = ScopeSet::parse("a b c").unwrap();
+    /// let b = ScopeSet::parse("b c d").unwrap();
+    /// assert_eq!(a.intersection(&b).to_string(), "b c");
+    /// ```
+    pub fn intersection(&self, other: &ScopeSet) -> ScopeSet {
+        ScopeSet(
+            self.0
+                .iter()
+                .filter(|s| other.0.binary_search(s).is_ok())
+                .cloned()
+                .collect(),
+        )
+    }
 }
 
 impl fmt::Display for ScopeSet {

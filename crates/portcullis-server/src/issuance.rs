@@ -19,6 +19,8 @@ pub(crate) struct Signed {
     pub id_token: Option<String>,
     /// The refresh token.
     pub refresh_token: Option<String>,
+    /// What a token exchange issued (RFC 8693 2.2.1).
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// A signed access token with what the response reports about it.
@@ -76,5 +78,6 @@ pub(crate) fn sign(
         access,
         id_token,
         refresh_token: issuance.refresh_token,
+        issued_token_type: issuance.issued_token_type,
     })
 }

@@ -90,12 +90,14 @@ impl Inner {
         }
     }
 
-    /// What the grants of `/token` work with.
-    pub fn grants(&self) -> Grants<'_> {
+    /// What the grants of `/token` work with; `verifier` holds the
+    /// published keys (from [`SigningKeys::verifier`]).
+    pub fn grants<'a>(&'a self, verifier: Option<&'a portcullis_jose::Verifier>) -> Grants<'a> {
         Grants {
             store: &*self.store,
             policy: &self.token_policy,
             sign_in: self.password_sign_in(),
+            verifier,
         }
     }
 

@@ -25,6 +25,7 @@ pub(crate) struct ClientRow {
     pub redirect_uris: String,
     pub post_logout_redirect_uris: String,
     pub require_pkce: bool,
+    pub allow_impersonation: bool,
     pub created_at: i64,
 }
 
@@ -60,6 +61,7 @@ impl TryFrom<ClientRow> for Client {
             redirect_uris: redirect_uris(&row.redirect_uris)?,
             post_logout_redirect_uris: redirect_uris(&row.post_logout_redirect_uris)?,
             require_pkce: row.require_pkce,
+            allow_impersonation: row.allow_impersonation,
             created_at: UnixTime(row.created_at),
         })
     }

@@ -90,7 +90,8 @@ macro_rules! implement_store {
                 sqlx::query(
                     "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, \
                      redirect_uris, post_logout_redirect_uris, created_at, registration_token_hash, \
-                     require_pkce) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     require_pkce, allow_impersonation) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(client.id.as_str())
                 .bind(&client.name)
@@ -103,6 +104,7 @@ macro_rules! implement_store {
                 .bind(client.created_at.0)
                 .bind(registration_token.map(|h| h.as_bytes().to_vec()))
                 .bind(client.require_pkce)
+                .bind(client.allow_impersonation)
                 .execute(&self.writer)
                 .await
                 .map_err(interpret)?;

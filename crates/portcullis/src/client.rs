@@ -16,8 +16,8 @@ pub enum ClientCommand {
         #[arg(long)]
         name: String,
         /// A grant type it may use (repeatable): client_credentials,
-        /// authorization_code, refresh_token, password, implicit, device_code
-        /// (short for urn:ietf:params:oauth:grant-type:device_code).
+        /// authorization_code, refresh_token, password, implicit, device_code,
+        /// token_exchange (short for the RFC 8628 and RFC 8693 grant URNs).
         #[arg(long = "grant-type", required = true)]
         grant_types: Vec<String>,
         /// Where authorization responses may be sent (repeatable; exact match).
@@ -33,6 +33,10 @@ pub enum ClientCommand {
         /// client's OpenID Connect request with a nonce may leave it out.
         #[arg(long)]
         require_pkce: bool,
+        /// Its token exchanges (the token-exchange grant) may leave out the
+        /// actor token: the issued token then speaks for the subject alone.
+        #[arg(long)]
+        allow_impersonation: bool,
         /// Scopes it may be granted, space-separated.
         #[arg(long, default_value = "")]
         scope: String,
@@ -85,6 +89,7 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
             post_logout_redirect_uris,
             public,
             require_pkce,
+            allow_impersonation,
             scope,
             audiences,
             json,
@@ -98,9 +103,10 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                 name,
                 grant_types: grant_types
                     .iter()
-                    // `device_code` is short for the device grant's URN.
+                    // Short names for the device and token exchange grants' URNs.
                     .map(|g| match g.as_str() {
                         "device_code" => Ok(GrantType::DeviceCode),
+                        "token_exchange" => Ok(GrantType::TokenExchange),
                         other => other.parse::<GrantType>().map_err(anyhow::Error::msg),
                     })
                     .collect::<anyhow::Result<_>>()?,
@@ -122,6 +128,7 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                 )?,
                 public,
                 require_pkce,
+                allow_impersonation,
             };
             let (client, secret) = clients::create(&*store, new, system_now()).await?;
             for warning in client.grant_types.iter().filter_map(|g| g.warning()) {
@@ -180,6 +187,9 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                 println!("redirect_uris: {}", join(&client.redirect_uris));
                 println!("post_logout:   {}", join(&client.post_logout_redirect_uris));
                 println!("require_pkce:  {}", pkce_rule(&client));
+                if client.allows(GrantType::TokenExchange) {
+                    println!("impersonation: {}", client.allow_impersonation);
+                }
                 println!("created_at:    {}", client.created_at.0);
             }
         }
@@ -248,6 +258,7 @@ fn describe(client: &Client) -> serde_json::Value {
         "scope": client.scopes.to_string(),
         "audiences": client.audiences.iter().map(Resource::as_str).collect::<Vec<_>>(),
         "require_pkce": client.require_pkce || client.is_public(),
+        "allow_impersonation": client.allow_impersonation,
         "created_at": client.created_at.0,
     })
 }

@@ -118,6 +118,7 @@ pub async fn issue(
     )?;
     let (access, refresh_token) = decided.take("the code is not valid")?;
     Ok(Issuance {
+        issued_token_type: None,
         id_token: id_token_for(
             client,
             &record.user_id,
@@ -204,6 +205,7 @@ mod tests {
             ],
             post_logout_redirect_uris: vec![],
             require_pkce: false,
+            allow_impersonation: false,
             created_at: UnixTime(0),
         }
     }

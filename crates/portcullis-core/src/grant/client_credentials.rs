@@ -39,6 +39,7 @@ pub fn issue(
     now: UnixTime,
 ) -> Result<Issuance, GrantError> {
     Ok(Issuance {
+        issued_token_type: None,
         access: Some(grant(client, request, grants.policy, now)?),
         id_token: None,
         refresh_token: None,
@@ -109,6 +110,7 @@ mod tests {
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             require_pkce: false,
+            allow_impersonation: false,
             created_at: UnixTime(0),
         }
     }

@@ -281,6 +281,7 @@ pub async fn issue(
     )?;
     let (access, refresh_token, user, auth_time) = decided.take("the device code is not valid")?;
     Ok(Issuance {
+        issued_token_type: None,
         id_token: id_token_for(client, &user, &access.scope, auth_time, None),
         access: Some(access),
         refresh_token,
@@ -373,6 +374,7 @@ mod tests {
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             require_pkce: false,
+            allow_impersonation: false,
             created_at: UnixTime(0),
         }
     }

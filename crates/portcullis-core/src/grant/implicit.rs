@@ -61,6 +61,7 @@ pub async fn issue(
             .then(|| userinfo::claims(user, &request.scope)),
     });
     Ok(Issuance {
+        issued_token_type: None,
         access,
         id_token,
         refresh_token: None,

@@ -11,6 +11,7 @@ pub mod device_code;
 pub mod implicit;
 pub mod password;
 pub mod refresh_token;
+pub mod token_exchange;
 
 use serde_json::{Map, Value};
 
@@ -32,6 +33,9 @@ pub struct Grants<'a> {
     pub policy: &'a TokenPolicy,
     /// Password sign-in, for the password grant.
     pub sign_in: PasswordSignIn<'a>,
+    /// The published keys, for tokens presented to the token exchange
+    /// grant; `None` while the key ring is not loaded.
+    pub verifier: Option<&'a portcullis_jose::Verifier>,
 }
 
 /// A parsed token request, one variant per grant type.
@@ -47,6 +51,8 @@ pub enum GrantRequest {
     Password(password::PasswordRequest),
     /// The device authorization grant (RFC 8628 section 3.4).
     DeviceCode(device_code::DeviceTokenRequest),
+    /// Token exchange (RFC 8693 section 2.1).
+    TokenExchange(token_exchange::ExchangeRequest),
 }
 
 impl GrantRequest {
@@ -97,6 +103,9 @@ impl GrantRequest {
                     resources,
                 })
             }
+            crate::client::TOKEN_EXCHANGE_GRANT => GrantRequest::TokenExchange(
+                token_exchange::ExchangeRequest::parse(&param, scope, resources)?,
+            ),
             other => {
                 return Err(TokenError::UnsupportedGrantType(format!(
                     "grant type `{other}` is not supported"
@@ -139,6 +148,8 @@ pub struct Issuance {
     pub id_token: Option<IdTokenFor>,
     /// A refresh token, already stored (only its hash).
     pub refresh_token: Option<String>,
+    /// The `issued_token_type` to report (token exchange, RFC 8693 2.2.1).
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// Why a grant issued nothing.
@@ -175,6 +186,7 @@ pub async fn issue(
         GrantRequest::RefreshToken(r) => refresh_token::issue(grants, client, r, now).await,
         GrantRequest::Password(r) => password::issue(grants, client, r, now).await,
         GrantRequest::DeviceCode(r) => device_code::issue(grants, client, r, now).await,
+        GrantRequest::TokenExchange(r) => token_exchange::issue(grants, client, r, now).await,
     }
 }
 

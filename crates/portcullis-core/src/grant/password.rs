@@ -85,6 +85,7 @@ pub async fn issue(
         .start_family(&record, refresh.as_ref().map(|r| &r.record))
         .await?;
     Ok(Issuance {
+        issued_token_type: None,
         id_token: id_token_for(client, &user.id, &access.scope, now, None),
         access: Some(access),
         refresh_token: refresh.map(|r| r.token),
@@ -130,6 +131,7 @@ mod tests {
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             require_pkce: false,
+            allow_impersonation: false,
             created_at: UnixTime(0),
         }
     }

@@ -82,6 +82,7 @@ pub async fn issue(
     )?;
     let (access, token) = decided.take("the refresh token is not valid")?;
     Ok(Issuance {
+        issued_token_type: None,
         id_token: id_token_for(
             client,
             &record.user_id,

@@ -79,6 +79,7 @@ pub(crate) async fn create(
         post_logout_redirect_uris: uris(&request.post_logout_redirect_uris)?,
         public: request.public,
         require_pkce: request.require_pkce,
+        allow_impersonation: request.allow_impersonation,
     };
     let (client, secret) = clients::create(&*state.store, new, system_now()).await?;
     tracing::info!(admin = %caller.client_id, client_id = %client.id, "admin API: client created");

@@ -8,13 +8,14 @@
 use serde_json::{Value, json};
 
 /// The grant type names `GrantType` parses.
-const GRANT_TYPES: [&str; 6] = [
+const GRANT_TYPES: [&str; 7] = [
     "authorization_code",
     "client_credentials",
     "implicit",
     "password",
     "refresh_token",
     "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
 ];
 
 /// Space-separated scope tokens of RFC 6749 3.3 (`ScopeSet::parse`, which
@@ -104,9 +105,16 @@ fn refine_new_client(client: &mut Value) {
     // NewClient::validate, rule by rule.
     let rules = json!([
         {
-            "description": "A public client has no secret, so it cannot use client_credentials.",
+            "description": "A public client has no secret, so it cannot use client_credentials or exchange tokens.",
             "if": {"required": ["public"], "properties": {"public": {"const": true}}},
-            "then": {"properties": {"grant_types": {"not": {"contains": {"const": "client_credentials"}}}}}
+            "then": {"properties": {"grant_types": {"not": {"contains": {"enum": [
+                "client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"
+            ]}}}}}
+        },
+        {
+            "description": "allow_impersonation is only for clients with the token exchange grant.",
+            "if": {"required": ["allow_impersonation"], "properties": {"allow_impersonation": {"const": true}}},
+            "then": {"properties": {"grant_types": {"contains": {"const": "urn:ietf:params:oauth:grant-type:token-exchange"}}}}
         },
         {
             "description": "authorization_code and implicit need a redirect URI; other clients have none.",
@@ -168,7 +176,7 @@ mod tests {
         let document: Value =
             serde_json::from_str(&super::super::openapi_json()).unwrap_or_default();
         let client = &document["components"]["schemas"]["NewClientRequest"];
-        assert_eq!(client["allOf"].as_array().map(Vec::len), Some(3));
+        assert_eq!(client["allOf"].as_array().map(Vec::len), Some(4));
         assert_eq!(
             client["properties"]["grant_types"]["items"]["enum"],
             json!(GRANT_TYPES)

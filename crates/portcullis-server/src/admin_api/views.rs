@@ -24,6 +24,8 @@ pub(crate) struct ClientView {
     /// PKCE on every authorization request, even OpenID Connect ones with a
     /// `nonce` (public clients always need it).
     pub require_pkce: bool,
+    /// Token exchanges may leave out the actor token (impersonation).
+    pub allow_impersonation: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -49,6 +51,7 @@ impl From<&Client> for ClientView {
             redirect_uris: uris(&c.redirect_uris),
             post_logout_redirect_uris: uris(&c.post_logout_redirect_uris),
             require_pkce: c.require_pkce || c.is_public(),
+            allow_impersonation: c.allow_impersonation,
             created_at: c.created_at.0,
         }
     }
@@ -60,7 +63,7 @@ impl From<&Client> for ClientView {
 pub(crate) struct NewClientRequest {
     pub name: String,
     /// At least one of authorization_code, refresh_token, client_credentials,
-    /// password, implicit.
+    /// password, implicit, and the device and token exchange grants' URNs.
     #[schema(min_items = 1)]
     pub grant_types: Vec<String>,
     /// Space-separated scopes.
@@ -79,6 +82,11 @@ pub(crate) struct NewClientRequest {
     /// `nonce`, which a confidential client may otherwise leave out.
     #[serde(default)]
     pub require_pkce: bool,
+    /// Token exchanges (RFC 8693) may leave out the actor token, so that the
+    /// issued token speaks for the subject alone; only with the token
+    /// exchange grant.
+    #[serde(default)]
+    pub allow_impersonation: bool,
 }
 
 /// A created client, with its secret shown this once.

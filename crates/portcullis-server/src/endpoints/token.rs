@@ -26,6 +26,8 @@ struct TokenResponse<'a> {
     id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
 }
 
 pub(crate) async fn token(
@@ -65,7 +67,9 @@ async fn issue(
     let address = state.client_address(peer, headers);
     let request = GrantRequest::parse(|name| form.get(name), &form.all("resource"), &address)?;
     let now = system_now();
-    let issuance = match grant::issue(&state.grants(), &client, request, now).await {
+    let verifier = state.keys.verifier();
+    let grants = state.grants(verifier.as_deref());
+    let issuance = match grant::issue(&grants, &client, request, now).await {
         Ok(issuance) => issuance,
         Err(GrantError::WrongPassword) => {
             state.metrics.login_failure();
@@ -86,6 +90,7 @@ async fn issue(
         scope: &access.scope,
         id_token: signed.id_token,
         refresh_token: signed.refresh_token,
+        issued_token_type: signed.issued_token_type,
     })
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((

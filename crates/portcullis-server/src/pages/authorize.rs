@@ -192,7 +192,7 @@ async fn implicit(
     auth_time: UnixTime,
     now: UnixTime,
 ) -> Result<Response, PageError> {
-    let issuance = implicit::issue(&state.grants(), client, user, request, auth_time, now)
+    let issuance = implicit::issue(&state.grants(None), client, user, request, auth_time, now)
         .await
         .map_err(ApiError::from);
     let signed = issuance

@@ -219,6 +219,7 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
             "refresh_token",
             "password",
             "urn:ietf:params:oauth:grant-type:device_code",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
             "implicit"
         ])
     );

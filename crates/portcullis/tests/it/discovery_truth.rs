@@ -34,6 +34,8 @@ struct Op {
     implicit: String,
     /// A public client of the device grant.
     tv: String,
+    /// A service that exchanges tokens (and gets its own, as the actor).
+    gateway: (String, String),
 }
 
 impl Op {
@@ -173,6 +175,18 @@ async fn setup(db: &TestDatabase) -> Op {
             "openid",
         ])
         .await;
+    let gateway = server
+        .create_client(&[
+            "--name",
+            "gateway",
+            "--grant-type",
+            "token_exchange",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "openid",
+        ])
+        .await;
     Op {
         server,
         web,
@@ -181,6 +195,7 @@ async fn setup(db: &TestDatabase) -> Op {
         legacy,
         implicit,
         tv,
+        gateway,
     }
 }
 
@@ -287,6 +302,36 @@ async fn every_advertised_value_works_and_the_unadvertised_are_refused() {
                         &[
                             ("grant_type", &grant),
                             ("device_code", started["device_code"].as_str().unwrap()),
+                        ],
+                    )
+                    .await
+                }
+                crate::token_exchange::EXCHANGE => {
+                    let (_, user) = op
+                        .post(
+                            "/token",
+                            Auth::Basic(&op.legacy.0, &op.legacy.1),
+                            &[
+                                ("grant_type", "password"),
+                                ("username", "alice"),
+                                ("password", PASSWORD),
+                            ],
+                        )
+                        .await;
+                    let gateway = Auth::Basic(&op.gateway.0, &op.gateway.1);
+                    let (_, own) = op
+                        .post("/token", gateway, &[("grant_type", "client_credentials")])
+                        .await;
+                    let access = crate::token_exchange::ACCESS_TOKEN;
+                    op.post(
+                        "/token",
+                        gateway,
+                        &[
+                            ("grant_type", &grant),
+                            ("subject_token", user["access_token"].as_str().unwrap()),
+                            ("subject_token_type", access),
+                            ("actor_token", own["access_token"].as_str().unwrap()),
+                            ("actor_token_type", access),
                         ],
                     )
                     .await
@@ -478,11 +523,8 @@ async fn every_advertised_value_works_and_the_unadvertised_are_refused() {
                 "/token",
                 Auth::Basic(svc_id, svc_secret),
                 &[
-                    (
-                        "grant_type",
-                        "urn:ietf:params:oauth:grant-type:token-exchange",
-                    ),
-                    ("subject_token", "x"),
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+                    ("assertion", "x"),
                 ],
             )
             .await;

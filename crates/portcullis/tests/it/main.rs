@@ -29,5 +29,6 @@ mod sign_in_flow;
 mod sign_up;
 mod token_cli;
 mod token_endpoint;
+mod token_exchange;
 mod trusted_proxies;
 mod users_cli;

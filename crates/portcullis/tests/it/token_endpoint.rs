@@ -418,6 +418,7 @@ async fn discovery_lists_only_what_is_implemented() {
                 "refresh_token",
                 "password",
                 "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:ietf:params:oauth:grant-type:token-exchange",
                 "implicit"
             ])
         );

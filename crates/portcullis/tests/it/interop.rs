@@ -203,6 +203,119 @@ async fn openid_client_signs_in_reads_userinfo_refreshes_and_names_a_wrong_secre
     }
 }
 
+/// Fails if openid-client cannot run the device grant against Portcullis
+/// (discovery's device endpoint, the polling with `interval` and
+/// `slow_down`, the ID token it validates) or cannot exchange the device's
+/// access token with `genericGrantRequest` (RFC 8693's response fields).
+#[tokio::test]
+async fn openid_client_signs_a_device_in_and_exchanges_its_token() {
+    use base64::Engine as _;
+    let load = ["--input-type=module", "-e", "await import('openid-client')"];
+    if !present("openid-client (npm ci)", "openid-client", "node", &load) {
+        return;
+    }
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let server = TestServer::spawn(
+            BIN.as_ref(),
+            &db,
+            &[("PORTCULLIS_DEVICE_POLL_INTERVAL", "1")],
+        )
+        .await;
+        server
+            .create_user("alice", "down the rabbit hole", &[])
+            .await;
+        let (tv, _) = server
+            .create_client(&[
+                "--name",
+                "TV",
+                "--public",
+                "--grant-type",
+                "device_code",
+                "--grant-type",
+                "refresh_token",
+                "--scope",
+                "openid offline_access",
+                "--audience",
+                "https://courses.example/api",
+            ])
+            .await;
+        let (exchanger, secret) = server
+            .create_client(&[
+                "--name",
+                "Courses API",
+                "--grant-type",
+                "token_exchange",
+                "--grant-type",
+                "client_credentials",
+                "--scope",
+                "openid",
+                "--audience",
+                "https://billing.example/api",
+            ])
+            .await;
+        let mut program = Command::new("node")
+            .arg("device.mjs")
+            .args([&server.url, &tv, &exchanger, &secret])
+            .arg("https://billing.example/api")
+            .current_dir(Path::new(INTEROP).join("openid-client"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(program.stdout.take().unwrap()).lines();
+        let complete = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("device.mjs prints its verification URI")
+            .unwrap()
+            .unwrap_or_default();
+        assert!(
+            complete.starts_with(&format!("{}/device?user_code=", server.url)),
+            "{kind:?}: {complete}"
+        );
+        let (status, page) = Browser::new()
+            .decide_device(&complete, "alice", "down the rabbit hole", "allow")
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{page}");
+        let report = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("device.mjs reports")
+            .unwrap();
+        let out = program.wait_with_output().await.unwrap();
+        let Some(report) = report.filter(|_| out.status.success()) else {
+            panic!(
+                "{kind:?} device.mjs refused: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        let report: Value = serde_json::from_str(&report).unwrap();
+        assert_eq!(report["claims"]["iss"], server.url.as_str(), "{report}");
+        assert_eq!(report["claims"]["aud"], tv.as_str());
+        assert_eq!(report["refresh_token"], true);
+        let exchanged = &report["exchanged"];
+        assert_eq!(
+            exchanged["issued_token_type"],
+            "urn:ietf:params:oauth:token-type:access_token"
+        );
+        assert_eq!(exchanged["token_type"], "bearer", "{report}");
+        let payload = exchanged["access_token"]
+            .as_str()
+            .and_then(|t| t.split('.').nth(1))
+            .unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["sub"], report["claims"]["sub"]);
+        assert_eq!(claims["act"]["sub"], exchanger.as_str());
+        assert_eq!(claims["aud"], "https://billing.example/api");
+        server.stop().await;
+    }
+}
+
 /// Fails if pyoidc with its defaults could not sign in: it sends no PKCE
 /// (a confidential client's OpenID Connect request with a nonce needs none)
 /// and asks userinfo by POST with the token in the form body (RFC 6750 2.2).

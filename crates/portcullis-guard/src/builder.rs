@@ -26,6 +26,9 @@ pub enum BuildError {
     /// The first key fetch failed.
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// The resource identifier is not an absolute http(s) URL.
+    #[error("the resource identifier `{0}` is not an absolute http(s) URL")]
+    InvalidResource(String),
 }
 
 /// Builds a [`Guard`]: one key source, the expected issuer, the audiences.
@@ -52,6 +55,9 @@ pub struct GuardBuilder {
     min_refetch: Option<Duration>,
     cache_capacity: Option<usize>,
     http: Option<reqwest::Client>,
+    resource: Option<String>,
+    resource_name: Option<String>,
+    scopes_supported: Vec<String>,
 }
 
 impl GuardBuilder {
@@ -127,6 +133,35 @@ impl GuardBuilder {
         self
     }
 
+    /// This API's resource identifier (its URL, e.g.
+    /// `https://courses.example/api`): tokens for it are accepted (it is
+    /// added to the audiences), the guard describes the API in an RFC 9728
+    /// metadata document ([`Guard::resource_metadata`]) naming the
+    /// [`GuardBuilder::issuer`] as its authorization server, and every
+    /// challenge carries `resource_metadata` with the document's URL, so a
+    /// client that got a 401 can find where to get a token (as MCP clients do).
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        let resource = resource.into();
+        self.audiences.push(resource.clone());
+        self.resource = Some(resource);
+        self
+    }
+
+    /// A human-readable name for the metadata document.
+    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
+        self.resource_name = Some(name.into());
+        self
+    }
+
+    /// The scopes the metadata document lists (`scopes_supported`).
+    pub fn scopes_supported<S: Into<String>>(
+        mut self,
+        scopes: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 s).
     pub fn leeway(mut self, seconds: u32) -> Self {
         self.leeway = Some(i64::from(seconds));
@@ -172,6 +207,23 @@ impl GuardBuilder {
         if self.audiences.is_empty() {
             return Err(BuildError::NoAudience);
         }
+        let metadata = match &self.resource {
+            None => None,
+            Some(resource) => {
+                let http_url = resource.starts_with("https://") || resource.starts_with("http://");
+                let url = crate::ResourceMetadata::url_for(resource)
+                    .filter(|_| http_url)
+                    .ok_or_else(|| BuildError::InvalidResource(resource.clone()))?;
+                let document = crate::ResourceMetadata {
+                    resource: resource.clone(),
+                    authorization_servers: self.issuer.iter().cloned().collect(),
+                    bearer_methods_supported: vec!["header"],
+                    scopes_supported: self.scopes_supported.clone(),
+                    resource_name: self.resource_name.clone(),
+                };
+                Some((document, url))
+            }
+        };
         let mut policy = match &self.issuer {
             Some(issuer) => ClaimsPolicy::new(issuer.clone(), self.audiences),
             None => ClaimsPolicy::audience_only(self.audiences),
@@ -201,6 +253,7 @@ impl GuardBuilder {
             fetches: Default::default(),
             signature_checks: Default::default(),
             cache: TokenCache::new(self.cache_capacity.unwrap_or(10_000)),
+            metadata,
         }));
         if !matches!(guard.0.source, KeySource::Introspection(_)) {
             let max_age = guard.fetch_now().await?;

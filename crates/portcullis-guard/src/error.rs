@@ -135,9 +135,18 @@ impl Rejection {
 
     /// The `WWW-Authenticate` challenge.
     pub fn challenge(&self, realm: Option<&str>) -> String {
+        self.challenge_with(realm, None)
+    }
+
+    /// The `WWW-Authenticate` challenge, pointing at the resource's
+    /// metadata document (RFC 9728 section 5.1) when there is one.
+    pub fn challenge_with(&self, realm: Option<&str>, resource_metadata: Option<&str>) -> String {
         let mut params = Vec::new();
         if let Some(realm) = realm {
             params.push(format!("realm=\"{}\"", quote_safe(realm)));
+        }
+        if let Some(url) = resource_metadata {
+            params.push(format!("resource_metadata=\"{}\"", quote_safe(url)));
         }
         if let Some(error) = self.error {
             params.push(format!("error=\"{error}\""));
@@ -158,6 +167,16 @@ impl Rejection {
 
     /// The response, with any body type that can be built from a `String`.
     pub fn into_http<B: From<String>>(self, realm: Option<&str>) -> Response<B> {
+        self.into_http_with(realm, None)
+    }
+
+    /// The response, its challenge naming `realm` and the resource's
+    /// metadata document (RFC 9728) when given.
+    pub fn into_http_with<B: From<String>>(
+        self,
+        realm: Option<&str>,
+        resource_metadata: Option<&str>,
+    ) -> Response<B> {
         let body = serde_json::json!({
             "error": self.error.unwrap_or(if self.status == StatusCode::UNAUTHORIZED { "invalid_token" } else { "server_error" }),
             "error_code": self.code,
@@ -174,7 +193,8 @@ impl Rejection {
         if matches!(
             self.status,
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::BAD_REQUEST
-        ) && let Ok(value) = HeaderValue::from_str(&self.challenge(realm))
+        ) && let Ok(value) =
+            HeaderValue::from_str(&self.challenge_with(realm, resource_metadata))
         {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }

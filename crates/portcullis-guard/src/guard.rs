@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     pub fetches: AtomicU64,
     pub signature_checks: AtomicU64,
     pub cache: TokenCache,
+    /// The RFC 9728 document and its URL, when a resource is configured.
+    pub metadata: Option<(crate::ResourceMetadata, String)>,
 }
 
 impl Guard {
@@ -85,6 +87,33 @@ impl Guard {
     /// The realm named in challenges, if configured.
     pub fn realm(&self) -> Option<&str> {
         self.0.realm.as_deref()
+    }
+
+    /// The protected resource metadata (RFC 9728), when
+    /// [`GuardBuilder::resource`] was given. Serve it at
+    /// [`Guard::resource_metadata_path`]:
+    ///
+    /// ```no_run
+    /// # async fn run(guard: portcullis_guard::Guard) {
+    /// use axum::{Router, routing::get};
+    /// let path = guard.resource_metadata_path().unwrap();
+    /// let metadata = guard.resource_metadata().cloned().unwrap();
+    /// let app: Router = Router::new().route(&path, get(move || async move { metadata }));
+    /// # }
+    /// ```
+    pub fn resource_metadata(&self) -> Option<&crate::ResourceMetadata> {
+        self.0.metadata.as_ref().map(|(document, _)| document)
+    }
+
+    /// Where the metadata document is served on this API's origin.
+    pub fn resource_metadata_path(&self) -> Option<String> {
+        let document = self.resource_metadata()?;
+        crate::ResourceMetadata::path_for(&document.resource)
+    }
+
+    /// The metadata document's URL, which every challenge names.
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.0.metadata.as_ref().map(|(_, url)| url.as_str())
     }
 
     /// Checks a request's `Authorization` header and the route's `scopes`.

@@ -84,7 +84,9 @@ where
                     request.extensions_mut().insert(claims);
                     inner.call(request).await
                 }
-                Err(rejection) => Ok(rejection.into_http(guard.realm())),
+                Err(rejection) => {
+                    Ok(rejection.into_http_with(guard.realm(), guard.resource_metadata_url()))
+                }
             }
         })
     }

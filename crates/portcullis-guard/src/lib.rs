@@ -7,6 +7,7 @@ mod error;
 mod guard;
 mod key_source;
 mod layer;
+mod resource_metadata;
 mod scopes;
 mod token_cache;
 
@@ -16,4 +17,5 @@ pub use error::Rejection;
 pub use guard::Guard;
 pub use key_source::FetchError;
 pub use layer::{RequireBearer, RequireBearerService};
+pub use resource_metadata::ResourceMetadata;
 pub use scopes::Scopes;

@@ -638,3 +638,99 @@ async fn introspection_with_wrong_credentials_is_unavailable_not_accepted() {
     let rejection = guard.verify(&token).await.unwrap_err();
     assert_eq!(rejection.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// RFC 9728: with a resource identifier, the guard describes the API (its
+/// authorization server, bearer methods, scopes), serves that document at
+/// the well-known path derived from the identifier, and every challenge
+/// points at it; tokens for the resource are accepted. Fails if a 401 or 403
+/// leaves a client with no way to find the issuer.
+#[tokio::test]
+async fn a_resource_guard_publishes_its_metadata_and_names_it_in_challenges() {
+    const RESOURCE: &str = "https://mcp.example/tools";
+    let db = TestDatabase::new(StoreKind::Sqlite).await;
+    let issuer = InProcessServer::start(&db, |_| {}).await;
+    let guard = Guard::builder()
+        .issuer(&issuer.url)
+        .resource(RESOURCE)
+        .resource_name("Tools")
+        .scopes_supported(["tools:call"])
+        .build()
+        .await
+        .unwrap();
+    assert_eq!(
+        guard.resource_metadata_path().as_deref(),
+        Some("/.well-known/oauth-protected-resource/tools")
+    );
+    let metadata = guard.resource_metadata().cloned().unwrap();
+    let app = Router::new()
+        .route(
+            "/tools",
+            get(|| async { "called" }).layer(guard.require_all(["tools:call"])),
+        )
+        .route(
+            &guard.resource_metadata_path().unwrap(),
+            get(move || async move { metadata }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let document: Value = reqwest::get(format!("{api}/.well-known/oauth-protected-resource/tools"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        document,
+        json!({
+            "resource": RESOURCE,
+            "authorization_servers": [issuer.url],
+            "bearer_methods_supported": ["header"],
+            "scopes_supported": ["tools:call"],
+            "resource_name": "Tools",
+        })
+    );
+    let pointer =
+        "resource_metadata=\"https://mcp.example/.well-known/oauth-protected-resource/tools\"";
+    let http = reqwest::Client::new();
+    let anonymous = http.get(format!("{api}/tools")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.headers()["www-authenticate"],
+        format!("Bearer {pointer}")
+    );
+
+    let (id, secret) = issuer.create_client("tools:call other", &[RESOURCE]).await;
+    let narrow = issuer.token(&id, &secret, Some("other")).await;
+    let refused = http
+        .get(format!("{api}/tools"))
+        .bearer_auth(&narrow)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains(pointer) && challenge.contains("insufficient_scope"),
+        "{challenge}"
+    );
+    let token = issuer.token(&id, &secret, Some("tools:call")).await;
+    let called = http
+        .get(format!("{api}/tools"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(called.status(), StatusCode::OK);
+
+    let bad = Guard::builder()
+        .issuer(&issuer.url)
+        .resource("urn:example:tools")
+        .build()
+        .await;
+    assert!(matches!(
+        bad,
+        Err(portcullis_guard::BuildError::InvalidResource(_))
+    ));
+}

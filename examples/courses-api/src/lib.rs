@@ -52,7 +52,15 @@ pub fn app(guard: &Guard, origins: &[String]) -> Router {
             origins.iter().filter_map(|o| o.parse().ok()),
         ))
     };
-    Router::new()
+    let mut router = Router::new();
+    // RFC 9728: where a client that got a 401 learns which issuer to ask.
+    if let (Some(path), Some(metadata)) = (
+        guard.resource_metadata_path(),
+        guard.resource_metadata().cloned(),
+    ) {
+        router = router.route(&path, get(move || async move { metadata }));
+    }
+    router
         .route(
             "/api/v1/courses",
             get(list).post(create.layer(guard.require_all(["courses:write"]))),

@@ -23,7 +23,8 @@ async fn main() -> ExitCode {
         .unwrap_or_default();
     let guard = match Guard::builder()
         .issuer(issuer)
-        .audience(audience)
+        .resource(audience)
+        .scopes_supported(["courses:read", "courses:write"])
         .build()
         .await
     {

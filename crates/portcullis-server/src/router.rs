@@ -2,9 +2,10 @@
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::routing::{get, post};
 use portcullis_core::random;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -47,20 +48,47 @@ fn request_span(request: &Request) -> tracing::Span {
     )
 }
 
+/// CORS for the public documents (discovery, JWKS): any origin, no
+/// credentials; they hold nothing a page could not fetch through a proxy.
+fn public_cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET])
+        .max_age(std::time::Duration::from_secs(3600))
+}
+
+/// CORS for the endpoints browser and desktop clients call with tokens
+/// (`/token`, `/register`, `/revoke`, `/userinfo`): only the configured
+/// origins (none by default, and then no CORS headers at all), no cookies.
+fn client_cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([header::WWW_AUTHENTICATE])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 pub(crate) fn router(state: AppState) -> Router {
+    let public = public_cors();
+    let clients = client_cors(&state.cors_origins);
     Router::new()
         .route(
             "/.well-known/openid-configuration",
-            get(discovery::metadata),
+            get(discovery::metadata).layer(public.clone()),
         )
         .route(
             "/.well-known/oauth-authorization-server",
-            get(discovery::metadata),
+            get(discovery::metadata).layer(public.clone()),
         )
-        .route("/jwks.json", get(jwks::jwks))
+        .route("/jwks.json", get(jwks::jwks).layer(public))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/token", post(token::token))
+        .route("/token", post(token::token).layer(clients.clone()))
         .route(
             "/device_authorization",
             post(device_authorization::device_authorization),
@@ -70,7 +98,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/authorize", get(authorize::authorize))
         .route(
             "/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .layer(clients.clone()),
         )
         .route("/login", post(login::login))
         .route("/consent", post(authorize::consent))
@@ -86,13 +116,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/introspect", post(introspect::introspect))
         .route("/metrics", get(metrics::metrics))
         .merge(crate::admin_api::routes())
-        .route("/revoke", post(revoke::revoke))
-        .route("/register", post(register::register))
+        .route("/revoke", post(revoke::revoke).layer(clients.clone()))
+        .route("/register", post(register::register).layer(clients.clone()))
         .route(
             "/register/{client_id}",
             get(register::read)
                 .put(register::update)
-                .delete(register::delete),
+                .delete(register::delete)
+                .layer(clients),
         )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -145,6 +145,10 @@ pub struct RawSettings {
     /// The least strength score (zxcvbn, 0 to 4) a new password needs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password_min_score: Option<u8>,
+    /// Origins (`https://app.example`) whose browser code may call `/token`,
+    /// `/register`, `/revoke` and `/userinfo` (CORS), comma-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cors_origins: Option<String>,
     /// How long a device code waits for its user (RFC 8628).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device_code_ttl: Option<DurationSetting>,
@@ -237,6 +241,8 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     /// Device codes' lifetime and poll interval.
     pub device_policy: DevicePolicy,
+    /// Origins allowed to call the token endpoints from a browser.
+    pub cors_origins: Vec<String>,
     /// Log filter (default `info`).
     pub log: String,
     /// Log line format (default pretty).
@@ -493,6 +499,21 @@ impl Settings {
                 })?;
             trusted_proxies.push(net);
         }
+        let mut cors_origins = Vec::new();
+        for entry in raw
+            .cors_origins
+            .as_deref()
+            .unwrap_or("")
+            .split([',', ' '])
+            .filter(|e| !e.is_empty())
+        {
+            cors_origins.push(origin(entry).ok_or_else(|| {
+                SettingsError::setting(
+                    "cors_origins",
+                    format!("`{entry}` is not an origin like https://app.example or http://127.0.0.1:5173"),
+                )
+            })?);
+        }
         let log_format = match raw.log_format.as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -536,6 +557,7 @@ impl Settings {
             request_timeout,
             password_policy,
             device_policy,
+            cors_origins,
             log: raw.log.unwrap_or_else(|| "info".to_owned()),
             log_format,
             warnings: Vec::new(),
@@ -559,6 +581,16 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
     }
+}
+
+/// `entry` as an origin: `http` or `https`, a host, maybe a port, no path.
+fn origin(entry: &str) -> Option<String> {
+    let uri: axum::http::Uri = entry.parse().ok()?;
+    let scheme = uri.scheme_str().filter(|s| *s == "https" || *s == "http")?;
+    let authority = uri.authority()?;
+    let bare = uri.path().is_empty() || uri.path() == "/";
+    (bare && uri.query().is_none() && !authority.as_str().contains('@'))
+        .then(|| format!("{scheme}://{}", authority.as_str().to_ascii_lowercase()))
 }
 
 fn validate_issuer(issuer: &str) -> Result<String, SettingsError> {
@@ -716,9 +748,20 @@ mod tests {
     }
 
     #[test]
+    fn cors_origins_are_bare_origins() {
+        let mut r = raw();
+        r.cors_origins = Some("https://App.example, http://127.0.0.1:5173".into());
+        let s = Settings::validate(r).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.cors_origins,
+            ["https://app.example", "http://127.0.0.1:5173"]
+        );
+    }
+
+    #[test]
     fn bad_values_name_their_setting() {
         type Case = (fn(&mut RawSettings), &'static str);
-        let cases: [Case; 7] = [
+        let cases: [Case; 11] = [
             (|r| r.listen = Some("localhost".into()), "listen"),
             (|r| r.issuer = Some("ftp://x".into()), "issuer"),
             (|r| r.signing_alg = Some("HS256".into()), "signing_alg"),
@@ -734,6 +777,22 @@ mod tests {
             (
                 |r| r.request_timeout = Some(DurationSetting::Text("1h".into())),
                 "request_timeout",
+            ),
+            (
+                |r| r.cors_origins = Some("https://app.example/path".into()),
+                "cors_origins",
+            ),
+            (
+                |r| r.cors_origins = Some("app.example".into()),
+                "cors_origins",
+            ),
+            (
+                |r| r.device_code_ttl = Some(DurationSetting::Seconds(0)),
+                "device_code_ttl",
+            ),
+            (
+                |r| r.device_poll_interval = Some(DurationSetting::Seconds(61)),
+                "device_poll_interval",
             ),
         ];
         for (set, name) in cases {

@@ -189,6 +189,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         password_policy: settings.password_policy,
         request_timeout: settings.request_timeout,
         device_policy: settings.device_policy,
+        cors_origins: settings.cors_origins.clone(),
     }));
     Ok(Server {
         listener,

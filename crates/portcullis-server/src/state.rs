@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     pub password_policy: portcullis_core::password::PasswordPolicy,
     /// Device codes' lifetime and poll interval.
     pub device_policy: portcullis_core::grant::device_code::DevicePolicy,
+    /// Origins whose browser code may call the token endpoints (CORS).
+    pub cors_origins: Vec<String>,
     /// How long a request may take before it is answered 408.
     pub request_timeout: std::time::Duration,
 }

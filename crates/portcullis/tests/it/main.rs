@@ -7,6 +7,7 @@
 mod admin_api;
 mod admin_api_conformance;
 mod clients_for_people;
+mod cors;
 mod device_grant;
 mod discovery_truth;
 mod implicit_flow;

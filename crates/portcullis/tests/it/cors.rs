@@ -107,12 +107,8 @@ async fn only_configured_origins_may_call_the_token_endpoints() {
         None
     );
 
-    let closed = TestServer::spawn(
-        BIN.as_ref(),
-        &TestDatabase::new(StoreKind::Sqlite).await,
-        &[],
-    )
-    .await;
+    let closed_db = TestDatabase::new(StoreKind::Sqlite).await;
+    let closed = TestServer::spawn(BIN.as_ref(), &closed_db, &[]).await;
     assert_eq!(
         allowed_origin(&closed, Method::POST, "/token", app).await,
         None

@@ -282,13 +282,24 @@ impl NewClient {
     /// The client to store and, for a confidential client, its secret, to show once.
     pub fn register(self, now: UnixTime) -> (Client, Option<ClientSecret>) {
         let secret = (!self.public).then(ClientSecret::generate);
+        let hash = secret.as_ref().map(ClientSecret::hash);
+        (self.into_client(ClientId::generate(), hash, now), secret)
+    }
+
+    /// The client to store under `id`, with the hash of its secret.
+    pub fn into_client(
+        self,
+        id: ClientId,
+        secret_hash: Option<SecretHash>,
+        now: UnixTime,
+    ) -> Client {
         let mut grant_types = self.grant_types;
         grant_types.sort();
         grant_types.dedup();
-        let client = Client {
-            id: ClientId::generate(),
+        Client {
+            id,
             name: self.name,
-            secret_hash: secret.as_ref().map(ClientSecret::hash),
+            secret_hash,
             grant_types,
             scopes: self.scopes,
             audiences: self.audiences,
@@ -297,8 +308,7 @@ impl NewClient {
             require_pkce: self.require_pkce,
             allow_impersonation: self.allow_impersonation,
             created_at: now,
-        };
-        (client, secret)
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod access_token;
 pub mod admin;
 pub mod authorization_request;
 pub mod client;
+pub mod client_document;
 pub mod grant;
 pub mod id_token;
 pub mod introspection;

@@ -2,8 +2,9 @@
 //! metadata a client may register for itself, and how it is shown back.
 //!
 //! A self-registered client gets less than an administrator can give: no
-//! implicit or password grant, no audiences, only the scopes of the
-//! registration policy, and redirect URIs that are https or loopback http.
+//! implicit or password grant, only the scopes and audiences of the
+//! registration policy ([`SelfService`]), and redirect URIs that are https
+//! or loopback http.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -33,6 +34,18 @@ impl RegistrationMode {
             _ => None,
         }
     }
+}
+
+/// What a client that registers itself (or is known by its metadata
+/// document) may have: the `registration_scopes` and `registration_audiences`
+/// settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelfService {
+    /// Scopes it may register for.
+    pub scopes: ScopeSet,
+    /// Resources it may request tokens for (RFC 8707); all of them are its
+    /// audiences.
+    pub audiences: Vec<crate::Resource>,
 }
 
 /// Client metadata as a client sends it (RFC 7591 section 2). Fields this
@@ -99,7 +112,8 @@ fn web_uri(text: &str) -> Result<RedirectUri, MetadataError> {
 impl ClientMetadata {
     /// Checks the metadata against `allowed_scopes` and turns it into a
     /// client to register (or the new state of a registered one).
-    pub fn to_new_client(&self, allowed_scopes: &ScopeSet) -> Result<NewClient, MetadataError> {
+    pub fn to_new_client(&self, policy: &SelfService) -> Result<NewClient, MetadataError> {
+        let allowed_scopes = &policy.scopes;
         let bad = |text: String| Err(MetadataError::Metadata(text));
         let public = match self.token_endpoint_auth_method.as_deref() {
             None | Some("client_secret_basic" | "client_secret_post") => false,
@@ -168,7 +182,7 @@ impl ClientMetadata {
             name,
             grant_types,
             scopes,
-            audiences: Vec::new(),
+            audiences: policy.audiences.clone(),
             redirect_uris,
             post_logout_redirect_uris,
             public,
@@ -210,8 +224,11 @@ pub fn metadata_of(client: &Client) -> Value {
 mod tests {
     use super::*;
 
-    fn allowed() -> ScopeSet {
-        ScopeSet::parse("openid profile email offline_access").unwrap()
+    fn allowed() -> SelfService {
+        SelfService {
+            scopes: ScopeSet::parse("openid profile email offline_access").unwrap(),
+            audiences: vec![],
+        }
     }
 
     fn meta(value: Value) -> ClientMetadata {

@@ -19,13 +19,16 @@ type Entry = (Instant, Option<Arc<Client>>);
 pub(crate) struct ClientCache {
     ttl: Duration,
     entries: RwLock<HashMap<ClientId, Entry>>,
+    /// Clients known by their metadata documents, when they are accepted.
+    documents: Option<crate::client_documents::DocumentClients>,
 }
 
 impl ClientCache {
-    pub fn new(ttl: Duration) -> Self {
+    pub fn new(ttl: Duration, documents: Option<crate::client_documents::DocumentClients>) -> Self {
         ClientCache {
             ttl,
             entries: RwLock::new(HashMap::new()),
+            documents,
         }
     }
 
@@ -35,6 +38,11 @@ impl ClientCache {
         store: &dyn Store,
         id: &ClientId,
     ) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Some(documents) = &self.documents
+            && documents.names(id)
+        {
+            return documents.get(store, id).await;
+        }
         if !self.ttl.is_zero()
             && let Ok(entries) = self.entries.read()
             && let Some((at, client)) = entries.get(id)

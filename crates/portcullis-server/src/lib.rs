@@ -9,6 +9,7 @@ mod bearer;
 mod client_address;
 mod client_auth;
 mod client_cache;
+mod client_documents;
 mod clock;
 mod cookies;
 mod endpoints;

@@ -116,6 +116,18 @@ pub struct RawSettings {
     /// Scopes a client may register for itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_scopes: Option<String>,
+    /// Resources (URIs) a self-registered client, or one known by its
+    /// metadata document, may request tokens for; space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_audiences: Option<String>,
+    /// Whether a `client_id` that is an https URL names a Client ID
+    /// Metadata Document, fetched to know the client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id_metadata_documents: Option<bool>,
+    /// Whether metadata documents may come from loopback and private
+    /// addresses, and over plain http (tests, closed networks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id_metadata_allow_private: Option<bool>,
     /// How long a browser session lasts after signing in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_ttl: Option<DurationSetting>,
@@ -213,6 +225,12 @@ pub struct Settings {
     pub registration: RegistrationMode,
     /// Scopes a self-registered client may have (default `openid profile email offline_access`).
     pub registration_scopes: ScopeSet,
+    /// Resources self-registered and metadata-document clients may request.
+    pub registration_audiences: Vec<portcullis_core::Resource>,
+    /// Whether Client ID Metadata Documents are accepted.
+    pub client_id_metadata_documents: bool,
+    /// Whether they may come from private addresses and over http.
+    pub client_id_metadata_allow_private: bool,
     /// Browser session lifetime (default 12 hours).
     pub session_ttl: Duration,
     /// Lifetime of an unused refresh token; each rotation starts it again (default 30 days).
@@ -480,6 +498,23 @@ impl Settings {
         .ok_or_else(|| {
             SettingsError::setting("registration_scopes", "must be space-separated scopes")
         })?;
+        let mut registration_audiences = Vec::new();
+        for entry in raw
+            .registration_audiences
+            .as_deref()
+            .unwrap_or("")
+            .split([',', ' '])
+            .filter(|e| !e.is_empty())
+        {
+            registration_audiences.push(portcullis_core::Resource::parse(entry).ok_or_else(
+                || {
+                    SettingsError::setting(
+                        "registration_audiences",
+                        format!("`{entry}` is not an absolute URI without a fragment"),
+                    )
+                },
+            )?);
+        }
         let mut trusted_proxies = Vec::new();
         for entry in raw
             .trusted_proxies
@@ -546,6 +581,9 @@ impl Settings {
             signup: raw.signup.unwrap_or(true),
             registration,
             registration_scopes,
+            registration_audiences,
+            client_id_metadata_documents: raw.client_id_metadata_documents.unwrap_or(false),
+            client_id_metadata_allow_private: raw.client_id_metadata_allow_private.unwrap_or(false),
             trusted_proxies,
             session_ttl,
             refresh_token_ttl,

@@ -158,9 +158,23 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         .local_addr()
         .map_err(|e| StartupError::Bind(e.to_string()))?;
     let issuer = settings.issuer_for(bound);
+    let self_service = portcullis_core::registration::SelfService {
+        scopes: settings.registration_scopes.clone(),
+        audiences: settings.registration_audiences.clone(),
+    };
+    let documents = if settings.client_id_metadata_documents {
+        let documents = crate::client_documents::DocumentClients::new(
+            settings.client_id_metadata_allow_private,
+            self_service.clone(),
+        )
+        .map_err(|e| StartupError::Files(format!("cannot build the HTTP client: {e}")))?;
+        Some(documents)
+    } else {
+        None
+    };
     let state = AppState(Arc::new(Inner {
         store: store.clone(),
-        clients: ClientCache::new(settings.client_cache_ttl),
+        clients: ClientCache::new(settings.client_cache_ttl, documents),
         keys: signing_keys,
         signing_alg: settings.signing_alg,
         token_policy: TokenPolicy {
@@ -173,6 +187,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         discovery: discovery::document(
             &issuer,
             settings.registration != portcullis_core::registration::RegistrationMode::Off,
+            settings.client_id_metadata_documents,
         ),
         cookies: Cookies::for_issuer(&issuer),
         throttle_policy: ThrottlePolicy::default(),
@@ -183,7 +198,7 @@ pub async fn prepare(settings: &Settings) -> Result<Server, StartupError> {
         rotation_timings: settings.rotation_timings(),
         metrics: Arc::new(crate::metrics::Metrics::default()),
         registration: settings.registration,
-        registration_scopes: settings.registration_scopes.clone(),
+        self_service,
         session_lifetime: Seconds(settings.session_ttl.as_secs() as i64),
         password_work: crate::password_work::BlockingPasswordWork,
         password_policy: settings.password_policy,

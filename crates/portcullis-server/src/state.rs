@@ -47,8 +47,8 @@ pub(crate) struct Inner {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Who may register clients at `/register`.
     pub registration: portcullis_core::registration::RegistrationMode,
-    /// Scopes a self-registered client may have.
-    pub registration_scopes: portcullis_core::ScopeSet,
+    /// Scopes and audiences a self-registered client may have.
+    pub self_service: portcullis_core::registration::SelfService,
     /// How long a browser session lasts.
     pub session_lifetime: Seconds,
     /// Where Argon2 runs.

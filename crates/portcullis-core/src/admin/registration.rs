@@ -2,8 +2,8 @@
 //! registration access token (RFC 7592), and the initial access tokens an
 //! administrator hands out.
 
-use crate::registration::{ClientMetadata, MetadataError, RegistrationMode};
-use crate::{Client, ClientId, ClientSecret, ScopeSet, Seconds, Store, StoreError, UnixTime};
+use crate::registration::{ClientMetadata, MetadataError, RegistrationMode, SelfService};
+use crate::{Client, ClientId, ClientSecret, Seconds, Store, StoreError, UnixTime};
 
 /// Why a registration or management request fails.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,7 @@ pub async fn create_initial_token(
 pub async fn register(
     store: &dyn Store,
     mode: RegistrationMode,
-    allowed_scopes: &ScopeSet,
+    policy: &SelfService,
     initial_token: Option<&str>,
     metadata: &ClientMetadata,
     now: UnixTime,
@@ -72,7 +72,7 @@ pub async fn register(
             }
         }
     }
-    let new = metadata.to_new_client(allowed_scopes)?;
+    let new = metadata.to_new_client(policy)?;
     let (client, secret) = new.register(now);
     let registration_token = ClientSecret::generate();
     store
@@ -115,10 +115,10 @@ pub async fn authorize(
 pub async fn update(
     store: &dyn Store,
     client: Client,
-    allowed_scopes: &ScopeSet,
+    policy: &SelfService,
     metadata: &ClientMetadata,
 ) -> Result<Client, RegistrationError> {
-    let new = metadata.to_new_client(allowed_scopes)?;
+    let new = metadata.to_new_client(policy)?;
     if new.public != client.is_public() {
         return Err(MetadataError::Metadata(
             "token_endpoint_auth_method cannot change between none and a client secret".into(),

@@ -12,8 +12,9 @@ use serde_json::json;
 use crate::state::AppState;
 
 /// Renders the metadata document for `issuer`; `registration` says whether
-/// clients may register at `/register`.
-pub(crate) fn document(issuer: &str, registration: bool) -> Bytes {
+/// clients may register at `/register`, `documents` whether a `client_id`
+/// may be the URL of its metadata document.
+pub(crate) fn document(issuer: &str, registration: bool, documents: bool) -> Bytes {
     let mut metadata = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -49,6 +50,9 @@ pub(crate) fn document(issuer: &str, registration: bool) -> Bytes {
     });
     if registration {
         metadata["registration_endpoint"] = json!(format!("{issuer}/register"));
+    }
+    if documents {
+        metadata["client_id_metadata_document_supported"] = json!(true);
     }
     Bytes::from(metadata.to_string())
 }

@@ -46,7 +46,7 @@ pub(crate) async fn register(
     let registered = registration::register(
         &*state.store,
         state.registration,
-        &state.registration_scopes,
+        &state.self_service,
         initial_token,
         &metadata.0,
         system_now(),
@@ -92,7 +92,7 @@ pub(crate) async fn update(
         ));
     }
     let updated =
-        registration::update(&*state.store, client, &state.registration_scopes, &metadata).await?;
+        registration::update(&*state.store, client, &state.self_service, &metadata).await?;
     let mut answer = metadata_of(&updated);
     answer["registration_client_uri"] = client_uri(&state, &id).into();
     Ok(json(StatusCode::OK, answer))

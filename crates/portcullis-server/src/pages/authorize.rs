@@ -144,6 +144,7 @@ pub(crate) async fn proceed(
     let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
     let page = ConsentPage {
         client_name: &client.name,
+        client_origin: portcullis_core::client_document::origin_of(&client),
         username: user.username.as_str(),
         // Who you are first, then what else.
         scopes: request

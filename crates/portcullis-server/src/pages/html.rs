@@ -74,6 +74,8 @@ pub(crate) struct SignupPage<'a> {
 #[template(path = "consent.html")]
 pub(crate) struct ConsentPage<'a> {
     pub client_name: &'a str,
+    /// Where a client known by its metadata document describes itself.
+    pub client_origin: Option<&'a str>,
     pub username: &'a str,
     pub scopes: Vec<String>,
     pub csrf: &'a str,

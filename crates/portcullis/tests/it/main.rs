@@ -18,6 +18,7 @@ mod jwt_cli;
 mod jwt_verify_attacks;
 mod lifecycle;
 mod logout;
+mod mcp;
 mod observability;
 mod openidconnect_interop;
 mod operations;

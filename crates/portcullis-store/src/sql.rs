@@ -57,6 +57,10 @@ fn interpret(err: sqlx::Error) -> StoreError {
 /// A code or refresh token of a disabled or deleted user: refused, nothing spent.
 const NO_USER: TokenError = TokenError::InvalidGrant("the user can no longer sign in");
 
+/// Records (replaces) what a user allowed a client: user, client, scope, when.
+const SET_CONSENT: &str = "INSERT INTO consents (user_id, client_id, scope, granted_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id) DO UPDATE SET scope = $3, granted_at = $4";
+
 const INSERT_KEY: &str = "INSERT INTO signing_keys \
      (kid, alg, public_jwk, sealed_private, created_at, activates_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -462,10 +466,7 @@ macro_rules! implement_store {
                 };
                 if let Some(user) = user {
                     // The approval is the user's consent, as the consent page records it.
-                    sqlx::query(
-                        "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (user_id, client_id) DO UPDATE SET scope = $3, granted_at = $4",
-                    )
+                    sqlx::query(SET_CONSENT)
                     .bind(user)
                     .bind(client)
                     .bind(scope)
@@ -949,10 +950,7 @@ macro_rules! implement_store {
                 scope: &ScopeSet,
                 at: UnixTime,
             ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO consents (user_id, client_id, scope, granted_at) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (user_id, client_id) DO UPDATE SET scope = $3, granted_at = $4",
-                )
+                sqlx::query(SET_CONSENT)
                 .bind(user.as_str())
                 .bind(client.as_str())
                 .bind(scope.to_string())

@@ -43,6 +43,39 @@ pub async fn discover(http: &reqwest::Client, issuer: &str) -> anyhow::Result<Va
     bail!("no discovery document: {}", failures.join("; "))
 }
 
+/// A client secret from a flag, the environment or standard input.
+#[derive(Debug, clap::Args)]
+pub struct SecretArgs {
+    /// The client secret. Prefer --client-secret-stdin or PORTCULLIS_CLIENT_SECRET:
+    /// other users can read a process's arguments.
+    #[arg(long, env = "PORTCULLIS_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// Read the client secret from the first line of standard input.
+    #[arg(long, conflicts_with = "client_secret")]
+    client_secret_stdin: bool,
+}
+
+impl SecretArgs {
+    /// The secret, if one was given.
+    pub fn secret(&self) -> anyhow::Result<Option<String>> {
+        if self.client_secret_stdin {
+            return read_stdin_line().map(Some);
+        }
+        Ok(self.client_secret.clone())
+    }
+}
+
+/// `request` authenticated with HTTP Basic as `id` and `secret`, both
+/// form-encoded first (RFC 6749 section 2.3.1).
+pub fn basic_auth(
+    request: reqwest::RequestBuilder,
+    id: &str,
+    secret: &str,
+) -> reqwest::RequestBuilder {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    request.basic_auth(encode(id), Some(encode(secret)))
+}
+
 /// An OAuth error response (RFC 6749 5.2) as one line: `code: description`.
 pub fn oauth_error(body: &Value) -> String {
     format!(

@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-use crate::http_client::{client, discover, oauth_error, read_stdin_line};
+use crate::http_client::{SecretArgs, basic_auth, client, discover, oauth_error};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -19,14 +19,8 @@ pub struct LoginArgs {
     /// The client id (a client registered for the device grant).
     #[arg(long, allow_hyphen_values = true)]
     client_id: String,
-    /// The client secret, for a confidential client. Prefer
-    /// --client-secret-stdin or PORTCULLIS_CLIENT_SECRET: other users can
-    /// read a process's arguments.
-    #[arg(long, env = "PORTCULLIS_CLIENT_SECRET", hide_env_values = true)]
-    client_secret: Option<String>,
-    /// Read the client secret from the first line of standard input.
-    #[arg(long, conflicts_with = "client_secret")]
-    client_secret_stdin: bool,
+    #[command(flatten)]
+    secret: SecretArgs,
     /// Scopes to ask for, space-separated.
     #[arg(long)]
     scope: Option<String>,
@@ -39,10 +33,7 @@ pub struct LoginArgs {
 }
 
 pub async fn exec(args: LoginArgs) -> anyhow::Result<()> {
-    let secret = match (args.client_secret_stdin, &args.client_secret) {
-        (true, _) => Some(read_stdin_line()?),
-        (false, secret) => secret.clone(),
-    };
+    let secret = args.secret.secret()?;
     let http = client()?;
     let metadata = discover(&http, &args.issuer).await?;
     let endpoint = |name: &str| {
@@ -59,12 +50,7 @@ pub async fn exec(args: LoginArgs) -> anyhow::Result<()> {
         let mut request = http.post(url);
         let mut form = form;
         match &secret {
-            Some(secret) => {
-                // RFC 6749 section 2.3.1: form-encode both before the Basic encoding.
-                let encode =
-                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                request = request.basic_auth(encode(&args.client_id), Some(encode(secret)));
-            }
+            Some(secret) => request = basic_auth(request, &args.client_id, secret),
             None => form.push(("client_id", &args.client_id)),
         }
         request.form(&form).send()

@@ -9,7 +9,7 @@ use portcullis_core::admin::tokens;
 use portcullis_core::revocation::Revoked;
 use portcullis_server::{Settings, startup, system_now};
 
-use crate::http_client::{client, discover, oauth_error, read_stdin_line};
+use crate::http_client::{SecretArgs, basic_auth, client, discover, oauth_error, read_stdin_line};
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -41,13 +41,8 @@ pub struct ClientCredentialsArgs {
     /// The client id.
     #[arg(long, allow_hyphen_values = true)]
     client_id: String,
-    /// The client secret. Prefer --client-secret-stdin or PORTCULLIS_CLIENT_SECRET:
-    /// other users can read a process's arguments.
-    #[arg(long, env = "PORTCULLIS_CLIENT_SECRET", hide_env_values = true)]
-    client_secret: Option<String>,
-    /// Read the client secret from the first line of standard input.
-    #[arg(long, conflicts_with = "client_secret")]
-    client_secret_stdin: bool,
+    #[command(flatten)]
+    secret: SecretArgs,
     /// Scopes to ask for, space-separated.
     #[arg(long)]
     scope: Option<String>,
@@ -83,12 +78,8 @@ pub async fn exec(command: TokenCommand) -> anyhow::Result<()> {
     let TokenCommand::ClientCredentials(args) = command else {
         bail!("this command needs the server's settings");
     };
-    let secret = match (args.client_secret_stdin, &args.client_secret) {
-        (true, _) => read_stdin_line()?,
-        (false, Some(secret)) => secret.clone(),
-        (false, None) => {
-            bail!("no client secret: use --client-secret-stdin or PORTCULLIS_CLIENT_SECRET")
-        }
+    let Some(secret) = args.secret.secret()? else {
+        bail!("no client secret: use --client-secret-stdin or PORTCULLIS_CLIENT_SECRET")
     };
     let http = client()?;
     let endpoint = match (&args.token_endpoint, &args.issuer) {
@@ -108,12 +99,7 @@ pub async fn exec(command: TokenCommand) -> anyhow::Result<()> {
     }
     let mut request = http.post(&endpoint);
     match args.auth {
-        AuthMethod::Basic => {
-            // RFC 6749 section 2.3.1: form-encode both before the Basic encoding.
-            let encode =
-                |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-            request = request.basic_auth(encode(&args.client_id), Some(encode(&secret)));
-        }
+        AuthMethod::Basic => request = basic_auth(request, &args.client_id, &secret),
         AuthMethod::Post => {
             form.push(("client_id", &args.client_id));
             form.push(("client_secret", &secret));

@@ -105,6 +105,24 @@ async fn poll(f: &Fixture, client: (&str, Option<&str>), device_code: &str) -> (
     .await
 }
 
+/// The user's decision on a started device authorization, through the
+/// pages: `(status, last page)`.
+async fn decide(
+    browser: &mut Browser,
+    started: &Value,
+    user: &str,
+    decision: &str,
+) -> (StatusCode, String) {
+    browser
+        .decide_device(
+            text(started, "verification_uri_complete"),
+            user,
+            PASSWORD,
+            decision,
+        )
+        .await
+}
+
 /// Runs `tasks` at once; their outputs in order.
 async fn together<T: Send + 'static>(
     tasks: impl Iterator<Item = impl std::future::Future<Output = T> + Send + 'static>,
@@ -179,14 +197,7 @@ async fn a_device_gets_tokens_once_its_user_approves() {
             .into_ok_page();
         assert_eq!(status, StatusCode::OK);
         assert!(page.contains("name=\"password\""), "sign-in first: {page}");
-        let (status, page) = browser
-            .decide_device(
-                text(&started, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "allow",
-            )
-            .await;
+        let (status, page) = decide(&mut browser, &started, "hesam", "allow").await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains("Device connected"), "{page}");
 
@@ -226,14 +237,7 @@ async fn a_device_gets_tokens_once_its_user_approves() {
         );
 
         // The code on the page is spent too.
-        let (status, page) = browser
-            .decide_device(
-                text(&started, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "allow",
-            )
-            .await;
+        let (status, page) = decide(&mut browser, &started, "hesam", "allow").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
         assert!(page.contains("not waiting for approval"), "{page}");
 
@@ -270,14 +274,7 @@ async fn denied_expired_foreign_and_malformed_requests_get_rfc_8628_errors() {
         // Denied.
         let started = start(&f, "openid").await;
         let mut browser = Browser::new();
-        let (status, page) = browser
-            .decide_device(
-                text(&started, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "deny",
-            )
-            .await;
+        let (status, page) = decide(&mut browser, &started, "hesam", "deny").await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page.contains("Request denied"), "{page}");
         let (status, body) = poll(&f, (&f.tv, None), text(&started, "device_code")).await;
@@ -293,14 +290,7 @@ async fn denied_expired_foreign_and_malformed_requests_get_rfc_8628_errors() {
         let device_code = text(&started, "device_code");
         let (_, body) = poll(&f, console, device_code).await;
         assert_eq!(body["error"], "invalid_grant", "{body}");
-        let (status, page) = browser
-            .decide_device(
-                text(&started, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "allow",
-            )
-            .await;
+        let (status, page) = decide(&mut browser, &started, "hesam", "allow").await;
         assert_eq!(status, StatusCode::OK, "{page}");
         let (status, body) = poll(&f, (&f.tv, None), device_code).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -311,14 +301,7 @@ async fn denied_expired_foreign_and_malformed_requests_get_rfc_8628_errors() {
         tokio::time::sleep(std::time::Duration::from_secs(6)).await;
         let (_, body) = poll(&f, (&f.tv, None), text(&started, "device_code")).await;
         assert_eq!(body["error"], "expired_token", "{body}");
-        let (status, page) = browser
-            .decide_device(
-                text(&started, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "allow",
-            )
-            .await;
+        let (status, page) = decide(&mut browser, &started, "hesam", "allow").await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
 
         // Malformed and refused requests.
@@ -378,14 +361,7 @@ async fn parallel_polls_of_an_approved_code_redeem_it_once() {
         let mut browser = Browser::new();
         for round in 0..ROUNDS {
             let started = start(&f, "openid offline_access").await;
-            let (status, page) = browser
-                .decide_device(
-                    text(&started, "verification_uri_complete"),
-                    "hesam",
-                    PASSWORD,
-                    "allow",
-                )
-                .await;
+            let (status, page) = decide(&mut browser, &started, "hesam", "allow").await;
             assert_eq!(status, StatusCode::OK, "{page}");
             let polls = (0..6).map(|_| {
                 let (server, tv) = (f.server.url.clone(), f.tv.clone());
@@ -432,14 +408,7 @@ async fn parallel_decisions_on_one_code_decide_it_once() {
         let mut browser = Browser::new();
         // Sign in once through the page.
         let first = start(&f, "openid").await;
-        browser
-            .decide_device(
-                text(&first, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "deny",
-            )
-            .await;
+        decide(&mut browser, &first, "hesam", "deny").await;
         for round in 0..ROUNDS {
             let started = start(&f, "openid").await;
             let (_, _, page) = browser
@@ -496,14 +465,7 @@ async fn parallel_wrong_user_codes_are_throttled() {
         let mut browser = Browser::new();
         // Sign in through the page (a denied first code).
         let first = start(&f, "openid").await;
-        browser
-            .decide_device(
-                text(&first, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "deny",
-            )
-            .await;
+        decide(&mut browser, &first, "hesam", "deny").await;
         let (_, _, page) = browser.get(&format!("{}/device", f.server.url)).await;
         let csrf = hidden(&page, "csrf");
         let guesses = (0..24).map(|i| {
@@ -534,24 +496,10 @@ async fn parallel_wrong_user_codes_are_throttled() {
             .count();
         assert_eq!((looked_up, throttled), (5, 19), "{kind:?}: {statuses:?}");
         // The right code is refused to the throttled user too...
-        let (status, page) = browser
-            .decide_device(
-                text(&started, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "allow",
-            )
-            .await;
+        let (status, page) = decide(&mut browser, &started, "hesam", "allow").await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
         // ...but another user approves it.
-        let (status, page) = Browser::new()
-            .decide_device(
-                text(&started, "verification_uri_complete"),
-                "mina",
-                PASSWORD,
-                "allow",
-            )
-            .await;
+        let (status, page) = decide(&mut Browser::new(), &started, "mina", "allow").await;
         assert_eq!(status, StatusCode::OK, "{page}");
     }
 }
@@ -564,14 +512,7 @@ async fn a_database_failure_mid_redemption_leaves_the_device_code_usable() {
         let db = TestDatabase::new(kind).await;
         let f = fixture(&db, &[]).await;
         let started = start(&f, "openid offline_access").await;
-        let (status, page) = Browser::new()
-            .decide_device(
-                text(&started, "verification_uri_complete"),
-                "hesam",
-                PASSWORD,
-                "allow",
-            )
-            .await;
+        let (status, page) = decide(&mut Browser::new(), &started, "hesam", "allow").await;
         assert_eq!(status, StatusCode::OK, "{page}");
         db.execute(&failing_inserts(&db, "refresh_tokens")).await;
         let (status, body) = poll(&f, (&f.tv, None), text(&started, "device_code")).await;

@@ -439,6 +439,8 @@ mod tests {
             post_logout_redirect_uris: vec![],
             require_pkce: false,
             allow_impersonation: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: UnixTime(0),
         }
     }

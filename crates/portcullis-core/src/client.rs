@@ -158,6 +158,11 @@ pub struct Client {
     /// Whether its token exchanges may leave out the `actor_token`, so that
     /// the issued token speaks for the subject alone (impersonation).
     pub allow_impersonation: bool,
+    /// Where it is told that a session it signed in through ended
+    /// (OpenID Connect Back-Channel Logout).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether its logout tokens must carry `sid` (they always do here).
+    pub backchannel_logout_session_required: bool,
     /// When it was registered.
     pub created_at: UnixTime,
 }
@@ -238,6 +243,10 @@ pub struct NewClient {
     pub require_pkce: bool,
     /// Token exchanges without an actor token (impersonation).
     pub allow_impersonation: bool,
+    /// Where logout tokens are sent (checked by [`crate::backchannel::check_uri`]).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether logout tokens must carry `sid`.
+    pub backchannel_logout_session_required: bool,
 }
 
 impl NewClient {
@@ -307,6 +316,8 @@ impl NewClient {
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             require_pkce: self.require_pkce,
             allow_impersonation: self.allow_impersonation,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
             created_at: now,
         }
     }

@@ -33,6 +33,9 @@ pub struct IdTokenClaims {
     pub at_hash: Option<String>,
     /// The authorized party: the client.
     pub azp: String,
+    /// The browser session it was issued in (Back-Channel Logout 2.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     /// The user's claims, when no access token can fetch them from userinfo
     /// (the implicit `id_token` response, OIDC Core 5.4).
     #[serde(flatten)]
@@ -50,6 +53,8 @@ pub struct Subject<'a> {
     pub auth_time: UnixTime,
     /// The authorization request's nonce (none on a refresh).
     pub nonce: Option<&'a str>,
+    /// The browser session, when it was issued through one.
+    pub sid: Option<&'a str>,
 }
 
 impl IdTokenClaims {
@@ -73,6 +78,7 @@ impl IdTokenClaims {
             nonce: subject.nonce.map(str::to_owned),
             at_hash: access_token.map(|token| half_hash(alg, token)),
             azp: subject.client.as_str().to_owned(),
+            sid: subject.sid.map(str::to_owned),
             user_claims: Map::new(),
         }
     }

@@ -7,6 +7,7 @@
 pub mod access_token;
 pub mod admin;
 pub mod authorization_request;
+pub mod backchannel;
 pub mod client;
 pub mod client_document;
 pub mod grant;

@@ -161,6 +161,8 @@ mod tests {
             ],
             require_pkce: false,
             allow_impersonation: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: UnixTime(0),
         }
     }

@@ -68,6 +68,10 @@ pub struct ClientMetadata {
     /// Where the browser may return after logout.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Where logout tokens are sent (OpenID Connect Back-Channel Logout 2.2).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether logout tokens must carry `sid`.
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// Why metadata is refused (RFC 7591 section 3.2.2).
@@ -189,6 +193,16 @@ impl ClientMetadata {
             // No registration metadata asks for it; public clients need PKCE anyway.
             require_pkce: false,
             allow_impersonation: false,
+            backchannel_logout_uri: match &self.backchannel_logout_uri {
+                None => None,
+                Some(text) => {
+                    web_uri(text)?;
+                    Some(crate::backchannel::check_uri(text).map_err(MetadataError::Metadata)?)
+                }
+            },
+            backchannel_logout_session_required: self
+                .backchannel_logout_session_required
+                .unwrap_or(false),
         };
         new.validate().map_err(|e| match e {
             ClientRejected::NoRedirectUri | ClientRejected::UnusedRedirectUri => {
@@ -207,7 +221,7 @@ pub fn metadata_of(client: &Client) -> Value {
         list.iter().map(RedirectUri::as_str).collect()
     }
     let code = client.allows(GrantType::AuthorizationCode);
-    json!({
+    let mut metadata = json!({
         "client_id": client.id.as_str(),
         "client_id_issued_at": client.created_at.0,
         "client_name": client.name,
@@ -217,7 +231,13 @@ pub fn metadata_of(client: &Client) -> Value {
         "response_types": if code { vec!["code"] } else { vec![] },
         "scope": client.scopes.to_string(),
         "token_endpoint_auth_method": if client.is_public() { "none" } else { "client_secret_basic" },
-    })
+    });
+    if let Some(uri) = &client.backchannel_logout_uri {
+        metadata["backchannel_logout_uri"] = json!(uri);
+        metadata["backchannel_logout_session_required"] =
+            json!(client.backchannel_logout_session_required);
+    }
+    metadata
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ pub struct CodeRecord {
     pub scope: ScopeSet,
     /// The request's `nonce`, for the ID token.
     pub nonce: Option<String>,
+    /// The session (`sid`) it was issued in, for its ID token.
+    pub sid: Option<String>,
     /// The PKCE challenge, when the request carried one; a code issued
     /// with one is redeemed only with its verifier, one issued without
     /// only without a verifier.
@@ -223,6 +225,9 @@ pub struct Cleanup {
     pub sessions: u64,
     /// Deny-list entries of revoked access tokens.
     pub revoked_access_tokens: u64,
+    /// Logout notices delivered or failed a week ago, and the sign-in
+    /// records of expired sessions.
+    pub logout_notices: u64,
     /// Ended throttling windows.
     pub throttle_windows: u64,
 }
@@ -437,10 +442,34 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
     /// The session with this hash.
     async fn session(&self, hash: &TokenHash) -> Result<Option<SessionRecord>, StoreError>;
-    /// Ends a session.
-    async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError>;
-    /// Ends every session of a user.
-    async fn delete_sessions_of(&self, user: &UserId) -> Result<(), StoreError>;
+    /// Ends a session and, in the same transaction, writes a logout notice
+    /// for every client it signed in to that has a back-channel logout URI.
+    async fn delete_session(&self, hash: &TokenHash, now: UnixTime) -> Result<(), StoreError>;
+    /// Ends every session of a user, with their logout notices, in one
+    /// transaction.
+    async fn delete_sessions_of(&self, user: &UserId, now: UnixTime) -> Result<(), StoreError>;
+    /// Records that `session` signed in to `client` (for back-channel logout).
+    async fn record_session_client(
+        &self,
+        session: &SessionRecord,
+        client: &ClientId,
+    ) -> Result<(), StoreError>;
+    /// Claims up to `limit` logout notices due at `now` for delivery: each
+    /// is not due again for `lease`, so of replicas claiming at once, one
+    /// gets each notice.
+    async fn claim_logout_notices(
+        &self,
+        now: UnixTime,
+        lease: crate::Seconds,
+        limit: u32,
+    ) -> Result<Vec<crate::backchannel::LogoutNotice>, StoreError>;
+    /// Records what a delivery of notice `id` did.
+    async fn settle_logout_notice(
+        &self,
+        id: &str,
+        delivery: &crate::backchannel::Delivery,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
 
     /// What `user` allowed `client`, if anything.
     async fn consent(

@@ -224,8 +224,8 @@ fn is_public(ip: IpAddr) -> bool {
 }
 
 /// A resolver that keeps only public addresses, unless told otherwise.
-struct PublicOnly {
-    allow_private: bool,
+pub(crate) struct PublicOnly {
+    pub allow_private: bool,
 }
 
 impl Resolve for PublicOnly {

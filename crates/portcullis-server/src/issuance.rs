@@ -58,6 +58,7 @@ pub(crate) fn sign(
                 client: &plan.client,
                 auth_time: plan.auth_time,
                 nonce: plan.nonce.as_deref(),
+                sid: plan.sid.as_deref(),
             };
             let mut claims = IdTokenClaims::new(
                 &state.token_policy.issuer,

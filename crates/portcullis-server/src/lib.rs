@@ -5,6 +5,7 @@
 //! [`error`] turns errors into responses.
 
 mod admin_api;
+mod backchannel;
 mod bearer;
 mod client_address;
 mod client_auth;

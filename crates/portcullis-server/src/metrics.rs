@@ -33,6 +33,11 @@ struct TokenLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -50,6 +55,7 @@ pub(crate) struct Metrics {
     latency: Family<EndpointLabels, Histogram, fn() -> Histogram>,
     tokens: Family<TokenLabels, Counter>,
     login_failures: Counter,
+    logout_deliveries: Family<OutcomeLabels, Counter>,
     pool: Family<PoolLabels, Gauge>,
 }
 
@@ -82,6 +88,12 @@ impl Default for Metrics {
             "Refused passwords, on the sign-in page and the password grant",
             login_failures.clone(),
         );
+        let logout_deliveries = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "backchannel_logout_deliveries",
+            "Logout token deliveries by outcome (delivered, retry, failed)",
+            logout_deliveries.clone(),
+        );
         let pool = Family::<PoolLabels, Gauge>::default();
         registry.register(
             "db_pool_connections",
@@ -94,18 +106,21 @@ impl Default for Metrics {
             latency,
             tokens,
             login_failures,
+            logout_deliveries,
             pool,
         }
     }
 }
 
 /// Grant types counted under their own name; anything else is `other`.
-const GRANTS: [&str; 5] = [
+const GRANTS: [&str; 7] = [
     "authorization_code",
     "client_credentials",
     "refresh_token",
     "password",
     "implicit",
+    portcullis_core::client::DEVICE_CODE_GRANT,
+    portcullis_core::client::TOKEN_EXCHANGE_GRANT,
 ];
 
 impl Metrics {
@@ -120,6 +135,13 @@ impl Metrics {
                 grant_type,
                 outcome,
             })
+            .inc();
+    }
+
+    /// Counts one attempt to deliver a logout token.
+    pub fn logout_delivery(&self, outcome: &'static str) {
+        self.logout_deliveries
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

@@ -252,11 +252,14 @@ impl Server {
             cleanup_interval: self.cleanup_interval,
         }
         .spawn();
+        let delivery =
+            crate::backchannel::spawn(self.state.clone()).map_err(std::io::Error::other)?;
         let app = router::router(self.state);
         let result = serve_connections(self.listener, app, self.connections, shutdown).await;
         for task in background {
             task.abort();
         }
+        delivery.abort();
         result
     }
 }

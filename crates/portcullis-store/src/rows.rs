@@ -26,6 +26,8 @@ pub(crate) struct ClientRow {
     pub post_logout_redirect_uris: String,
     pub require_pkce: bool,
     pub allow_impersonation: bool,
+    pub backchannel_logout_uri: String,
+    pub backchannel_logout_session_required: bool,
     pub created_at: i64,
 }
 
@@ -62,6 +64,9 @@ impl TryFrom<ClientRow> for Client {
             post_logout_redirect_uris: redirect_uris(&row.post_logout_redirect_uris)?,
             require_pkce: row.require_pkce,
             allow_impersonation: row.allow_impersonation,
+            backchannel_logout_uri: (!row.backchannel_logout_uri.is_empty())
+                .then_some(row.backchannel_logout_uri),
+            backchannel_logout_session_required: row.backchannel_logout_session_required,
             created_at: UnixTime(row.created_at),
         })
     }
@@ -178,6 +183,7 @@ pub(crate) struct CodeRow {
     pub issued_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    pub sid: String,
 }
 
 impl TryFrom<CodeRow> for CodeRecord {
@@ -192,6 +198,7 @@ impl TryFrom<CodeRow> for CodeRecord {
             redirect_uri_sent: row.redirect_uri_sent,
             scope: ScopeSet::parse(&row.scope).ok_or_else(|| corrupt("code scope"))?,
             nonce: row.nonce,
+            sid: (!row.sid.is_empty()).then_some(row.sid),
             // Empty: issued without a challenge.
             code_challenge: (!row.code_challenge.is_empty())
                 .then(|| CodeChallenge::from_stored(row.code_challenge)),

@@ -1,6 +1,7 @@
 //! The SQL, written once and instantiated for SQLite and PostgreSQL.
 
 use async_trait::async_trait;
+use portcullis_core::backchannel::{Delivery, LogoutNotice};
 use portcullis_core::password::PasswordHash;
 use portcullis_core::session::SessionRecord;
 use portcullis_core::store::CodeRecord;
@@ -94,8 +95,9 @@ macro_rules! implement_store {
                 sqlx::query(
                     "INSERT INTO clients (id, name, secret_hash, grant_types, scopes, audiences, \
                      redirect_uris, post_logout_redirect_uris, created_at, registration_token_hash, \
-                     require_pkce, allow_impersonation) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     require_pkce, allow_impersonation, backchannel_logout_uri, \
+                     backchannel_logout_session_required) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(client.id.as_str())
                 .bind(&client.name)
@@ -109,6 +111,8 @@ macro_rules! implement_store {
                 .bind(registration_token.map(|h| h.as_bytes().to_vec()))
                 .bind(client.require_pkce)
                 .bind(client.allow_impersonation)
+                .bind(client.backchannel_logout_uri.as_deref().unwrap_or(""))
+                .bind(client.backchannel_logout_session_required)
                 .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
@@ -164,7 +168,8 @@ macro_rules! implement_store {
                 let columns = client_columns(client);
                 let done = sqlx::query(
                     "UPDATE clients SET name = $1, grant_types = $2, scopes = $3, audiences = $4, \
-                     redirect_uris = $5, post_logout_redirect_uris = $6 WHERE id = $7",
+                     redirect_uris = $5, post_logout_redirect_uris = $6, backchannel_logout_uri = $7, \
+                     backchannel_logout_session_required = $8 WHERE id = $9",
                 )
                 .bind(&client.name)
                 .bind(columns.grant_types)
@@ -172,6 +177,8 @@ macro_rules! implement_store {
                 .bind(columns.audiences)
                 .bind(columns.redirect_uris)
                 .bind(columns.post_logout_redirect_uris)
+                .bind(client.backchannel_logout_uri.as_deref().unwrap_or(""))
+                .bind(client.backchannel_logout_session_required)
                 .bind(client.id.as_str())
                 .execute(&self.writer)
                 .await
@@ -318,8 +325,8 @@ macro_rules! implement_store {
             async fn insert_code(&self, code: &CodeRecord) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO authorization_codes (hash, client_id, user_id, redirect_uri, \
-                     redirect_uri_sent, scope, nonce, code_challenge, auth_time, issued_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     redirect_uri_sent, scope, nonce, code_challenge, auth_time, issued_at, expires_at, sid) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )
                 .bind(code.hash.0.to_vec())
                 .bind(code.client_id.as_str())
@@ -332,6 +339,7 @@ macro_rules! implement_store {
                 .bind(code.auth_time.0)
                 .bind(code.issued_at.0)
                 .bind(code.expires_at.0)
+                .bind(code.sid.as_deref().unwrap_or(""))
                 .execute(&self.writer)
                 .await
                 .map_err(interpret)?;
@@ -846,6 +854,11 @@ macro_rules! implement_store {
                         &mut done.revoked_access_tokens,
                     ),
                     ("DELETE FROM throttle_windows WHERE expires_at <= $1", now.0, &mut done.throttle_windows),
+                    (
+                        "DELETE FROM logout_notices WHERE COALESCE(delivered_at, failed_at) <= $1",
+                        now.0 - 7 * 86_400,
+                        &mut done.logout_notices,
+                    ),
                 ] {
                     *count = sqlx::query(sql)
                         .bind(before)
@@ -854,6 +867,13 @@ macro_rules! implement_store {
                         .map_err(interpret)?
                         .rows_affected();
                 }
+                // What expired sessions signed in to: they end without a logout.
+                done.logout_notices += sqlx::query("DELETE FROM session_clients WHERE expires_at <= $1")
+                    .bind(now.0)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(interpret)?
+                    .rows_affected();
                 Ok(done)
             }
 
@@ -881,18 +901,125 @@ macro_rules! implement_store {
                     .transpose()
             }
 
-            async fn delete_session(&self, hash: &TokenHash) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM sessions WHERE hash = $1")
-                    .bind(hash.0.to_vec())
-                    .execute(&self.writer)
-                    .await
-                    .map_err(interpret)?;
+            async fn delete_session(&self, hash: &TokenHash, now: UnixTime) -> Result<(), StoreError> {
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
+                for sql in [
+                    concat!(
+                        "INSERT INTO logout_notices (id, client_id, user_id, sid, created_at, next_attempt_at, attempts) ",
+                        "SELECT sc.sid || ' ' || sc.client_id, sc.client_id, sc.user_id, sc.sid, $2, $2, 0 ",
+                        "FROM session_clients sc JOIN clients c ON c.id = sc.client_id ",
+                        "WHERE sc.session_hash = $1 AND c.backchannel_logout_uri <> '' ON CONFLICT (id) DO NOTHING"
+                    ),
+                    "DELETE FROM session_clients WHERE session_hash = $1 AND $2 = $2",
+                    "DELETE FROM sessions WHERE hash = $1 AND $2 = $2",
+                ] {
+                    sqlx::query(sql)
+                        .bind(hash.0.to_vec())
+                        .bind(now.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(interpret)?;
+                }
+                tx.commit().await.map_err(interpret)?;
                 Ok(())
             }
 
-            async fn delete_sessions_of(&self, user: &UserId) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                    .bind(user.as_str())
+            async fn delete_sessions_of(&self, user: &UserId, now: UnixTime) -> Result<(), StoreError> {
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
+                for sql in [
+                    concat!(
+                        "INSERT INTO logout_notices (id, client_id, user_id, sid, created_at, next_attempt_at, attempts) ",
+                        "SELECT sc.sid || ' ' || sc.client_id, sc.client_id, sc.user_id, sc.sid, $2, $2, 0 ",
+                        "FROM session_clients sc JOIN clients c ON c.id = sc.client_id ",
+                        "WHERE sc.user_id = $1 AND c.backchannel_logout_uri <> '' ON CONFLICT (id) DO NOTHING"
+                    ),
+                    "DELETE FROM session_clients WHERE user_id = $1 AND $2 = $2",
+                    "DELETE FROM sessions WHERE user_id = $1 AND $2 = $2",
+                ] {
+                    sqlx::query(sql)
+                        .bind(user.as_str())
+                        .bind(now.0)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(interpret)?;
+                }
+                tx.commit().await.map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn record_session_client(&self, session: &SessionRecord, client: &ClientId) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO session_clients (session_hash, client_id, user_id, sid, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (session_hash, client_id) DO NOTHING",
+                )
+                .bind(session.hash.0.to_vec())
+                .bind(client.as_str())
+                .bind(session.user_id.as_str())
+                .bind(portcullis_core::backchannel::sid_of(&session.hash))
+                .bind(session.expires_at.0)
+                .execute(&self.writer)
+                .await
+                .map_err(interpret)?;
+                Ok(())
+            }
+
+            async fn claim_logout_notices(
+                &self,
+                now: UnixTime,
+                lease: Seconds,
+                limit: u32,
+            ) -> Result<Vec<LogoutNotice>, StoreError> {
+                // The outer condition is checked again on a row another
+                // claimer updated meanwhile: then it no longer holds.
+                let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+                    "UPDATE logout_notices SET next_attempt_at = $2 \
+                     WHERE next_attempt_at <= $1 AND delivered_at IS NULL AND failed_at IS NULL AND id IN \
+                     (SELECT id FROM logout_notices WHERE next_attempt_at <= $1 AND delivered_at IS NULL \
+                      AND failed_at IS NULL ORDER BY next_attempt_at LIMIT $3) \
+                     RETURNING id, client_id, user_id, sid, attempts",
+                )
+                .bind(now.0)
+                .bind((now + lease).0)
+                .bind(i64::from(limit))
+                .fetch_all(&self.writer)
+                .await
+                .map_err(interpret)?;
+                rows.into_iter()
+                    .map(|(id, client, user, sid, attempts)| {
+                        Ok(LogoutNotice {
+                            id,
+                            client_id: ClientId::parse(&client)
+                                .ok_or_else(|| StoreError::Corrupt("logout notice client".into()))?,
+                            user_id: UserId::from_stored(user),
+                            sid,
+                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn settle_logout_notice(&self, id: &str, delivery: &Delivery, now: UnixTime) -> Result<(), StoreError> {
+                let (sql, at, error) = match delivery {
+                    Delivery::Delivered => (
+                        "UPDATE logout_notices SET attempts = attempts + 1, delivered_at = $2, last_error = $3 WHERE id = $1",
+                        now.0,
+                        None,
+                    ),
+                    Delivery::Retry(next, why) => (
+                        "UPDATE logout_notices SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1",
+                        next.0,
+                        Some(why.as_str()),
+                    ),
+                    Delivery::Failed(why) => (
+                        "UPDATE logout_notices SET attempts = attempts + 1, failed_at = $2, last_error = $3 WHERE id = $1",
+                        now.0,
+                        Some(why.as_str()),
+                    ),
+                };
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(at)
+                    .bind(error)
                     .execute(&self.writer)
                     .await
                     .map_err(interpret)?;

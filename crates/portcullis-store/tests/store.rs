@@ -333,6 +333,7 @@ mod sign_in {
             redirect_uri_sent: true,
             scope: ScopeSet::parse("openid profile").unwrap(),
             nonce: Some("n".into()),
+            sid: Some("the-session".into()),
             code_challenge: Some(CodeChallenge::from_stored(
                 "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into(),
             )),
@@ -806,6 +807,110 @@ mod sign_in {
         .await;
     }
 
+    /// Fails if ending a session forgets a client it signed in to, writes a
+    /// notice for a client without a back channel, or lets two concurrent
+    /// claimers take the same notice.
+    #[tokio::test]
+    async fn ended_sessions_leave_one_logout_notice_per_client_claimed_once() {
+        use portcullis_core::backchannel::{Delivery, sid_of};
+        each_store(|store| async move {
+            let user = UserId::from_stored("u1".into());
+            for (name, uri) in [
+                ("a", Some("https://a.example/bcl")),
+                ("b", None),
+                ("c", Some("https://c.example/bcl")),
+            ] {
+                let (mut client, _) = NewClient {
+                    name: name.into(),
+                    grant_types: vec![GrantType::AuthorizationCode],
+                    redirect_uris: vec![
+                        portcullis_core::redirect_uri::RedirectUri::parse("https://x.example/cb")
+                            .unwrap(),
+                    ],
+                    ..NewClient::default()
+                }
+                .register(UnixTime(1));
+                client.backchannel_logout_uri = uri.map(str::to_owned);
+                store.insert_client(&client, None).await.unwrap();
+                // Every session of u1 signs in to every client.
+                for n in 0..3 {
+                    let session = NewSession::start(&user, UnixTime(100 + n), Seconds(3600));
+                    store.insert_session(&session.record).await.unwrap();
+                    store
+                        .record_session_client(&session.record, &client.id)
+                        .await
+                        .unwrap();
+                    store
+                        .record_session_client(&session.record, &client.id)
+                        .await
+                        .unwrap();
+                    if name == "c" && n == 0 {
+                        // One session ends alone: one notice, for c.
+                        store
+                            .delete_session(&session.record.hash, UnixTime(150))
+                            .await
+                            .unwrap();
+                        let one = store
+                            .claim_logout_notices(UnixTime(150), Seconds(30), 10)
+                            .await
+                            .unwrap();
+                        assert_eq!(one.len(), 1);
+                        assert_eq!(one[0].sid, sid_of(&session.record.hash));
+                        store
+                            .settle_logout_notice(&one[0].id, &Delivery::Delivered, UnixTime(151))
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+            // The user's other sessions end together: a notice per session
+            // and listening client.
+            store
+                .delete_sessions_of(&user, UnixTime(200))
+                .await
+                .unwrap();
+            let claims: Vec<_> = (0..8)
+                .map(|_| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        store
+                            .claim_logout_notices(UnixTime(200), Seconds(30), 3)
+                            .await
+                            .unwrap()
+                    })
+                })
+                .collect();
+            let mut claimed = Vec::new();
+            for claim in claims {
+                claimed.extend(claim.await.unwrap().into_iter().map(|n| n.id));
+            }
+            let total = claimed.len();
+            claimed.sort();
+            claimed.dedup();
+            assert_eq!(claimed.len(), total, "no notice claimed twice");
+            // a: 3 sessions; c: 2 left (one ended alone); b: none.
+            assert_eq!(total, 5);
+            // Claimed notices are not due again within the lease...
+            assert!(
+                store
+                    .claim_logout_notices(UnixTime(229), Seconds(30), 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            // ...and are after it, as a crashed deliverer's would be.
+            assert_eq!(
+                store
+                    .claim_logout_notices(UnixTime(231), Seconds(30), 10)
+                    .await
+                    .unwrap()
+                    .len(),
+                5
+            );
+        })
+        .await;
+    }
+
     #[tokio::test]
     async fn sessions_and_consents_round_trip() {
         each_store(|store| async move {
@@ -817,7 +922,7 @@ mod sign_in {
                 store.session(&hash).await.unwrap(),
                 Some(session.record.clone())
             );
-            store.delete_session(&hash).await.unwrap();
+            store.delete_session(&hash, UnixTime(200)).await.unwrap();
             assert_eq!(store.session(&hash).await.unwrap(), None);
 
             let client = ClientId::parse("spa").unwrap();
@@ -913,6 +1018,7 @@ mod sign_in {
                     sessions: 1,
                     revoked_access_tokens: 1,
                     throttle_windows: 0,
+                    logout_notices: 0,
                 }
             );
             assert!(

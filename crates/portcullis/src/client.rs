@@ -37,6 +37,13 @@ pub enum ClientCommand {
         /// actor token: the issued token then speaks for the subject alone.
         #[arg(long)]
         allow_impersonation: bool,
+        /// Where to send logout tokens when a session it signed in through
+        /// ends (OpenID Connect Back-Channel Logout).
+        #[arg(long)]
+        backchannel_logout_uri: Option<String>,
+        /// Its logout tokens must carry `sid` (they always do).
+        #[arg(long, requires = "backchannel_logout_uri")]
+        backchannel_logout_session_required: bool,
         /// Scopes it may be granted, space-separated.
         #[arg(long, default_value = "")]
         scope: String,
@@ -90,6 +97,8 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
             public,
             require_pkce,
             allow_impersonation,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
             scope,
             audiences,
             json,
@@ -129,6 +138,11 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                 public,
                 require_pkce,
                 allow_impersonation,
+                backchannel_logout_uri: backchannel_logout_uri
+                    .map(|u| portcullis_core::backchannel::check_uri(&u))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
+                backchannel_logout_session_required,
             };
             let (client, secret) = clients::create(&*store, new, system_now()).await?;
             for warning in client.grant_types.iter().filter_map(|g| g.warning()) {
@@ -189,6 +203,9 @@ pub async fn exec(settings: &Settings, command: ClientCommand) -> anyhow::Result
                 println!("require_pkce:  {}", pkce_rule(&client));
                 if client.allows(GrantType::TokenExchange) {
                     println!("impersonation: {}", client.allow_impersonation);
+                }
+                if let Some(uri) = &client.backchannel_logout_uri {
+                    println!("backchannel:   {uri}");
                 }
                 println!("created_at:    {}", client.created_at.0);
             }
@@ -259,6 +276,8 @@ fn describe(client: &Client) -> serde_json::Value {
         "audiences": client.audiences.iter().map(Resource::as_str).collect::<Vec<_>>(),
         "require_pkce": client.require_pkce || client.is_public(),
         "allow_impersonation": client.allow_impersonation,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "backchannel_logout_session_required": client.backchannel_logout_session_required,
         "created_at": client.created_at.0,
     })
 }

@@ -195,7 +195,8 @@ pub async fn exec(settings: &Settings, command: UserCommand) -> anyhow::Result<(
             println!("{} deleted", user.username);
         }
         UserCommand::SignOut { username } => {
-            let user = users::end_sessions(&*store, &parse_username(&username)?).await?;
+            let user =
+                users::end_sessions(&*store, &parse_username(&username)?, system_now()).await?;
             println!("{} signed out everywhere", user.username);
         }
         UserCommand::Grants { username, revoke } => {

@@ -55,7 +55,7 @@ pub async fn set_password(
     if !store.set_user_password(&user.id, hash, now).await? {
         return Err(UserAdminError::NotFound(username.to_string()));
     }
-    store.delete_sessions_of(&user.id).await?;
+    store.delete_sessions_of(&user.id, now).await?;
     Ok(user)
 }
 
@@ -71,7 +71,7 @@ pub async fn set_disabled(
         return Err(UserAdminError::NotFound(username.to_string()));
     }
     if disabled {
-        store.delete_sessions_of(&user.id).await?;
+        store.delete_sessions_of(&user.id, now).await?;
         store
             .revoke_refresh_of(RefreshHolder::User(&user.id), now)
             .await?;
@@ -86,7 +86,7 @@ pub async fn delete(
     now: UnixTime,
 ) -> Result<User, UserAdminError> {
     let user = find(store, username).await?;
-    store.delete_sessions_of(&user.id).await?;
+    store.delete_sessions_of(&user.id, now).await?;
     store
         .revoke_refresh_of(RefreshHolder::User(&user.id), now)
         .await?;
@@ -97,8 +97,12 @@ pub async fn delete(
 }
 
 /// Signs `username` out everywhere: every browser session ends.
-pub async fn end_sessions(store: &dyn Store, username: &Username) -> Result<User, UserAdminError> {
+pub async fn end_sessions(
+    store: &dyn Store,
+    username: &Username,
+    now: UnixTime,
+) -> Result<User, UserAdminError> {
     let user = find(store, username).await?;
-    store.delete_sessions_of(&user.id).await?;
+    store.delete_sessions_of(&user.id, now).await?;
     Ok(user)
 }

@@ -8,8 +8,10 @@
 use crate::access_token::AccessTokenGrant;
 use crate::authorization_request::AuthorizationRequest;
 use crate::grant::{
-    Decided, GrantError, Grants, Issuance, id_token_for, live_until, refresh_token, settle,
+    Decided, GrantError, Grants, IdTokenFor, Issuance, id_token_for, live_until, refresh_token,
+    settle,
 };
+use crate::session::SessionRecord;
 pub use crate::store::CodeRecord;
 use crate::store::FamilyStep;
 pub use crate::token_hash::TokenHash;
@@ -28,15 +30,16 @@ pub struct IssuedCode {
     pub record: CodeRecord,
 }
 
-/// Issues a code for an authorization the user granted.
+/// Issues a code for an authorization the user granted in `session`.
 pub fn issue_code(
     client: &Client,
     user: &UserId,
     request: &AuthorizationRequest,
     redirect_uri_sent: bool,
-    auth_time: UnixTime,
+    session: &SessionRecord,
     now: UnixTime,
 ) -> IssuedCode {
+    let auth_time = session.auth_time;
     let code = random::token::<32>();
     IssuedCode {
         record: CodeRecord {
@@ -47,6 +50,7 @@ pub fn issue_code(
             redirect_uri_sent,
             scope: request.scope.clone(),
             nonce: request.nonce.clone(),
+            sid: Some(crate::backchannel::sid_of(&session.hash)),
             code_challenge: request.code_challenge.clone(),
             auth_time,
             issued_at: now,
@@ -117,15 +121,20 @@ pub async fn issue(
         "the code has already been used",
     )?;
     let (access, refresh_token) = decided.take("the code is not valid")?;
+    let id_token = id_token_for(
+        client,
+        &record.user_id,
+        &access.scope,
+        record.auth_time,
+        record.nonce,
+    )
+    .map(|id_token| IdTokenFor {
+        sid: record.sid,
+        ..id_token
+    });
     Ok(Issuance {
         issued_token_type: None,
-        id_token: id_token_for(
-            client,
-            &record.user_id,
-            &access.scope,
-            record.auth_time,
-            record.nonce,
-        ),
+        id_token,
         access: Some(access),
         refresh_token,
     })
@@ -206,6 +215,8 @@ mod tests {
             post_logout_redirect_uris: vec![],
             require_pkce: false,
             allow_impersonation: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: UnixTime(0),
         }
     }
@@ -223,12 +234,14 @@ mod tests {
             max_age: None,
             login_hint: None,
         };
+        let user = UserId::generate();
+        let session = crate::session::NewSession::start(&user, UnixTime(90), crate::Seconds(600));
         issue_code(
             &client("spa"),
-            &UserId::generate(),
+            &user,
             &request,
             true,
-            UnixTime(90),
+            &session.record,
             UnixTime(100),
         )
     }

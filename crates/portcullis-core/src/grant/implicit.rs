@@ -11,8 +11,8 @@ use crate::token_hash::TokenHash;
 use crate::user::User;
 use crate::{Client, UnixTime, random, userinfo};
 
-/// What an implicit response for `user`, who authenticated at `auth_time`,
-/// carries. An access token starts a family of its own, so withdrawing the
+/// What an implicit response for `user`, who authenticated at `auth_time`
+/// in the session `sid`, carries. An access token starts a family of its own, so withdrawing the
 /// consent or revoking the grant ends it like any other. An ID token without
 /// an access token carries the user's claims itself, since nothing could
 /// fetch them from `/userinfo`.
@@ -21,7 +21,7 @@ pub async fn issue(
     client: &Client,
     user: &User,
     request: &AuthorizationRequest,
-    auth_time: UnixTime,
+    (auth_time, sid): (UnixTime, String),
     now: UnixTime,
 ) -> Result<Issuance, GrantError> {
     let with_access = matches!(
@@ -56,6 +56,7 @@ pub async fn issue(
         client: client.id.clone(),
         auth_time,
         nonce: request.nonce.clone(),
+        sid: Some(sid),
         user_claims: access
             .is_none()
             .then(|| userinfo::claims(user, &request.scope)),

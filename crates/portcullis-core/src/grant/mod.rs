@@ -135,6 +135,8 @@ pub struct IdTokenFor {
     pub auth_time: UnixTime,
     /// The authorization request's nonce.
     pub nonce: Option<String>,
+    /// The browser session it was issued in (for back-channel logout).
+    pub sid: Option<String>,
     /// The user's claims, when no access token comes with it (OIDC Core 5.4).
     pub user_claims: Option<Map<String, Value>>,
 }
@@ -216,6 +218,7 @@ pub(crate) fn id_token_for(
             client: client.id.clone(),
             auth_time,
             nonce,
+            sid: None,
             user_claims: None,
         })
 }

@@ -80,6 +80,12 @@ pub(crate) async fn create(
         public: request.public,
         require_pkce: request.require_pkce,
         allow_impersonation: request.allow_impersonation,
+        backchannel_logout_uri: request
+            .backchannel_logout_uri
+            .map(|u| portcullis_core::backchannel::check_uri(&u))
+            .transpose()
+            .map_err(bad_request)?,
+        backchannel_logout_session_required: request.backchannel_logout_session_required,
     };
     let (client, secret) = clients::create(&*state.store, new, system_now()).await?;
     tracing::info!(admin = %caller.client_id, client_id = %client.id, "admin API: client created");

@@ -49,6 +49,13 @@ const EMAIL: &str = concat!(
     r"[^@.\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])$"
 );
 
+/// An absolute http(s) URL with a host, no fragment, no white space or
+/// control characters (`backchannel::check_uri`).
+const BACKCHANNEL_URI: &str = concat!(
+    r"^https?://[^/?#@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+",
+    r"([/?][^#\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*)?$"
+);
+
 /// A name without control characters (`Profile::validate`).
 const NAME: &str = r"^[^\u0000-\u001f\u007f-\u009f]*$";
 
@@ -101,6 +108,11 @@ fn refine_new_client(client: &mut Value) {
         &json!({"items": {"type": "string", "pattern": RESOURCE, "maxLength": 2048}}),
     );
     merge(client, "/properties/redirect_uris", &uri_list);
+    merge(
+        client,
+        "/properties/backchannel_logout_uri",
+        &json!({"pattern": BACKCHANNEL_URI, "maxLength": 2048}),
+    );
     merge(client, "/properties/post_logout_redirect_uris", &uri_list);
     // NewClient::validate, rule by rule.
     let rules = json!([
@@ -219,6 +231,17 @@ mod tests {
             ).unwrap_or_else(|e| panic!("{e}"))
         ) {
             prop_assert!(RedirectUri::parse(&uri).is_ok(), "{}", uri);
+        }
+
+        /// Fails if the logout URI pattern and `check_uri` disagree.
+        #[test]
+        fn the_backchannel_pattern_is_check_uri(tail in tricky_text(), https in any::<bool>()) {
+            let text = format!("{}{tail}", if https { "https://" } else { "http://" });
+            prop_assert_eq!(
+                matches(BACKCHANNEL_URI, &text),
+                portcullis_core::backchannel::check_uri(&text).is_ok(),
+                "{:?}", text
+            );
         }
 
         /// Fails if the email pattern and `Profile::validate` disagree.

@@ -174,7 +174,7 @@ pub(crate) async fn end_sessions(
     Admin(caller): Admin,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let user = users::end_sessions(&*state.store, &username(&name)?).await?;
+    let user = users::end_sessions(&*state.store, &username(&name)?, system_now()).await?;
     tracing::info!(admin = %caller.client_id, user = %user.id, "admin API: sessions ended");
     Ok(StatusCode::NO_CONTENT)
 }

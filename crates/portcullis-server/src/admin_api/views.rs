@@ -26,6 +26,11 @@ pub(crate) struct ClientView {
     pub require_pkce: bool,
     /// Token exchanges may leave out the actor token (impersonation).
     pub allow_impersonation: bool,
+    /// Where logout tokens are sent, if anywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether logout tokens must carry `sid`.
+    pub backchannel_logout_session_required: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -52,6 +57,8 @@ impl From<&Client> for ClientView {
             post_logout_redirect_uris: uris(&c.post_logout_redirect_uris),
             require_pkce: c.require_pkce || c.is_public(),
             allow_impersonation: c.allow_impersonation,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             created_at: c.created_at.0,
         }
     }
@@ -87,6 +94,14 @@ pub(crate) struct NewClientRequest {
     /// exchange grant.
     #[serde(default)]
     pub allow_impersonation: bool,
+    /// Where logout tokens are sent when a session the client signed in
+    /// through ends (OpenID Connect Back-Channel Logout): an absolute
+    /// http(s) URL.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether its logout tokens must carry `sid` (they always do).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 /// A created client, with its secret shown this once.

@@ -38,10 +38,12 @@ pub(crate) fn document(issuer: &str, registration: bool, documents: bool) -> Byt
         "id_token_signing_alg_values_supported": [keys::ID_TOKEN_ALG.as_str()],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp",
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "azp", "sid",
             "preferred_username", "name", "given_name", "family_name", "email", "email_verified",
         ],
         "prompt_values_supported": ["none", "login", "consent"],
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": format!("{issuer}/introspect"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

@@ -63,16 +63,7 @@ pub(crate) async fn consent(
                 .store
                 .set_consent(&user.id, &client.id, &request.scope, now)
                 .await?;
-            grant(
-                &state,
-                &client,
-                &user,
-                &request,
-                &params,
-                session.auth_time,
-                now,
-            )
-            .await
+            grant(&state, &client, &user, &request, &params, &session, now).await
         }
         _ => Err(to_client(
             &state,
@@ -127,16 +118,7 @@ pub(crate) async fn proceed(
     let granted = state.store.consent(&user.id, &client.id).await?;
     let covered = granted.is_some_and(|g| request.scope.is_subset_of(&g));
     if covered && !request.prompt.consent {
-        return grant(
-            state,
-            &client,
-            &user,
-            &request,
-            &params,
-            session.auth_time,
-            now,
-        )
-        .await;
+        return grant(state, &client, &user, &request, &params, &session, now).await;
     }
     if request.prompt.none {
         return fail("consent_required", "the user has not allowed this client");
@@ -164,21 +146,27 @@ pub(crate) async fn proceed(
     Ok(response)
 }
 
-/// Answers an authorization request the user allowed: with a code, or, for
-/// the implicit response types, with the tokens themselves.
+/// Answers an authorization request the user allowed in `session`: with a
+/// code, or, for the implicit response types, with the tokens themselves.
+/// The session is recorded as signed in to the client, for back-channel
+/// logout.
 async fn grant(
     state: &AppState,
     client: &Client,
     user: &User,
     request: &AuthorizationRequest,
     params: &Params,
-    auth_time: UnixTime,
+    session: &SessionRecord,
     now: UnixTime,
 ) -> Result<Response, PageError> {
+    state
+        .store
+        .record_session_client(session, &client.id)
+        .await?;
     if request.response_type.is_implicit() {
-        implicit(state, client, user, request, auth_time, now).await
+        implicit(state, client, user, request, session, now).await
     } else {
-        issue_code(state, client, user, request, params, auth_time, now).await
+        issue_code(state, client, user, request, params, session, now).await
     }
 }
 
@@ -190,12 +178,20 @@ async fn implicit(
     client: &Client,
     user: &User,
     request: &AuthorizationRequest,
-    auth_time: UnixTime,
+    session: &SessionRecord,
     now: UnixTime,
 ) -> Result<Response, PageError> {
-    let issuance = implicit::issue(&state.grants(None), client, user, request, auth_time, now)
-        .await
-        .map_err(ApiError::from);
+    let sid = portcullis_core::backchannel::sid_of(&session.hash);
+    let issuance = implicit::issue(
+        &state.grants(None),
+        client,
+        user,
+        request,
+        (session.auth_time, sid),
+        now,
+    )
+    .await
+    .map_err(ApiError::from);
     let signed = issuance
         .and_then(|issuance| issuance::sign(state, issuance, now))
         .map_err(|err| PageError::Unavailable(format!("{err:?}")))?;
@@ -228,13 +224,13 @@ async fn issue_code(
     user: &User,
     request: &AuthorizationRequest,
     params: &Params,
-    auth_time: UnixTime,
+    session: &SessionRecord,
     now: UnixTime,
 ) -> Result<Response, PageError> {
     let sent = params
         .iter()
         .any(|(k, v)| k == "redirect_uri" && !v.is_empty());
-    let issued = authorization_code::issue_code(client, &user.id, request, sent, auth_time, now);
+    let issued = authorization_code::issue_code(client, &user.id, request, sent, session, now);
     state.store.insert_code(&issued.record).await?;
     tracing::info!(client_id = %client.id, "authorization code issued");
     let mut fields = vec![("code", issued.code.as_str())];

@@ -161,7 +161,10 @@ async fn finish(
     return_to: Option<&str>,
 ) -> Result<Response, PageError> {
     if let Some(token) = crate::cookies::cookie(headers, state.cookies.session_name()) {
-        state.store.delete_session(&TokenHash::of(token)).await?;
+        state
+            .store
+            .delete_session(&TokenHash::of(token), crate::clock::system_now())
+            .await?;
     }
     let mut response = match return_to.map(HeaderValue::from_str) {
         Some(Ok(location)) => {

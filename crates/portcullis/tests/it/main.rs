@@ -6,6 +6,7 @@
 
 mod admin_api;
 mod admin_api_conformance;
+mod backchannel_logout;
 mod clients_for_people;
 mod cors;
 mod device_grant;

@@ -367,14 +367,9 @@ async fn documents_are_fetched_safely_believed_only_when_true_and_cached_as_told
             "/wide.json",
             "/missing.json",
         ] {
-            let started = std::time::Instant::now();
             let (status, page) = authorize(&mut Browser::new(), &endpoint, &url(path), "").await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{kind:?} {path}: {page}");
             assert!(refused(&page), "{kind:?} {path}: {page}");
-            assert!(
-                started.elapsed() < Duration::from_secs(7),
-                "{path}: bounded in time"
-            );
         }
 
         // Caching: a whole sign-in within max-age fetches once; after it,

@@ -256,6 +256,30 @@ mod tests {
     }
 
     #[test]
+    fn a_back_channel_logout_uri_is_an_https_url() {
+        let with = |uri: &str| {
+            meta(
+                json!({"redirect_uris": ["https://app.example/cb"], "backchannel_logout_uri": uri,
+                        "backchannel_logout_session_required": true}),
+            )
+            .to_new_client(&allowed())
+        };
+        let new = with("https://app.example/bcl").unwrap();
+        assert_eq!(
+            new.backchannel_logout_uri.as_deref(),
+            Some("https://app.example/bcl")
+        );
+        assert!(new.backchannel_logout_session_required);
+        for bad in [
+            "http://app.example/bcl",
+            "https://app.example/bcl#x",
+            "/bcl",
+        ] {
+            assert!(with(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn a_web_app_registers_with_defaults() {
         let new = meta(json!({"redirect_uris": ["https://app.example/cb"], "client_name": "App", "logo_uri": "ignored"}))
             .to_new_client(&allowed())

@@ -59,6 +59,8 @@ pub struct RefreshRecord {
     pub scope: ScopeSet,
     /// When the user authenticated.
     pub auth_time: UnixTime,
+    /// The browser session the sign-in began in, for its ID tokens.
+    pub sid: Option<String>,
     /// When it was issued.
     pub issued_at: UnixTime,
     /// After this, it is refused.

@@ -303,6 +303,8 @@ pub(crate) struct RefreshRow {
     /// When its family was revoked, where the query joins the family.
     #[sqlx(default)]
     pub family_revoked_at: Option<i64>,
+    #[sqlx(default)]
+    pub sid: String,
 }
 
 impl TryFrom<RefreshRow> for RefreshRecord {
@@ -317,6 +319,7 @@ impl TryFrom<RefreshRow> for RefreshRecord {
             user_id: UserId::from_stored(row.user_id),
             scope: ScopeSet::parse(&row.scope).ok_or_else(|| corrupt("refresh scope"))?,
             auth_time: UnixTime(row.auth_time),
+            sid: (!row.sid.is_empty()).then_some(row.sid),
             issued_at: UnixTime(row.issued_at),
             expires_at: UnixTime(row.expires_at),
         })

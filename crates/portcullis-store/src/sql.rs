@@ -1216,7 +1216,7 @@ macro_rules! transaction_steps {
             ) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (hash, family, client_id, user_id, scope, auth_time, \
-                     issued_at, expires_at, parent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     issued_at, expires_at, parent, sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(token.hash.0.to_vec())
                 .bind(token.family.0.to_vec())
@@ -1227,6 +1227,7 @@ macro_rules! transaction_steps {
                 .bind(token.issued_at.0)
                 .bind(token.expires_at.0)
                 .bind(parent.map(|p| p.0.to_vec()))
+                .bind(token.sid.as_deref().unwrap_or(""))
                 .execute(&mut **tx)
                 .await
                 .map_err(interpret)?;

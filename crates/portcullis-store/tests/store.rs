@@ -609,6 +609,7 @@ mod sign_in {
             user_id: UserId::from_stored("u1".into()),
             scope: ScopeSet::parse("openid offline_access").unwrap(),
             auth_time: UnixTime(90),
+            sid: Some("the-session".into()),
             issued_at: UnixTime(100),
             expires_at: UnixTime(expires),
         }
@@ -958,6 +959,7 @@ mod sign_in {
                 user_id: user.clone(),
                 scope: ScopeSet::parse("openid").unwrap(),
                 auth_time: UnixTime(90),
+                sid: None,
                 issued_at: UnixTime(100),
                 expires_at: UnixTime(expires),
             };

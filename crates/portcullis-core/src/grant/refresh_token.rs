@@ -89,7 +89,11 @@ pub async fn issue(
             &access.scope,
             record.auth_time,
             None,
-        ),
+        )
+        .map(|id_token| crate::grant::IdTokenFor {
+            sid: record.sid.clone(),
+            ..id_token
+        }),
         access: Some(access),
         refresh_token: Some(token),
     })
@@ -130,6 +134,7 @@ fn issue_token(
             user_id: user_id.clone(),
             scope,
             auth_time,
+            sid: None,
             issued_at: now,
             expires_at: now + lifetime,
         },
@@ -140,7 +145,7 @@ fn issue_token(
 /// The first refresh token of a sign-in, issued with a redeemed code, to
 /// live `lifetime` unused.
 pub fn first(code: &CodeRecord, now: UnixTime, lifetime: Seconds) -> IssuedRefresh {
-    issue_token(
+    let mut first = issue_token(
         code.hash,
         &code.client_id,
         &code.user_id,
@@ -148,7 +153,9 @@ pub fn first(code: &CodeRecord, now: UnixTime, lifetime: Seconds) -> IssuedRefre
         code.auth_time,
         now,
         lifetime,
-    )
+    );
+    first.record.sid = code.sid.clone();
+    first
 }
 
 /// The first refresh token of a sign-in without a code (the password and
@@ -197,7 +204,7 @@ pub fn rotate(
         }
     };
     // The successor keeps the original scope, so a narrowed refresh can widen back.
-    let next = issue_token(
+    let mut next = issue_token(
         record.family,
         &record.client_id,
         &record.user_id,
@@ -206,5 +213,7 @@ pub fn rotate(
         now,
         lifetime,
     );
+    // Its ID tokens name the session the sign-in began in.
+    next.record.sid = record.sid.clone();
     Ok((scope, next))
 }

@@ -3,8 +3,10 @@
 ALTER TABLE clients ADD COLUMN backchannel_logout_uri TEXT NOT NULL DEFAULT '';
 ALTER TABLE clients ADD COLUMN backchannel_logout_session_required BOOLEAN NOT NULL DEFAULT FALSE;
 
--- The session (`sid`) a code was issued in, for its ID token; empty when none.
+-- The session (`sid`) a code was issued in, and the refresh tokens of its
+-- sign-in, for their ID tokens; empty when none.
 ALTER TABLE authorization_codes ADD COLUMN sid TEXT NOT NULL DEFAULT '';
+ALTER TABLE refresh_tokens ADD COLUMN sid TEXT NOT NULL DEFAULT '';
 
 -- Which clients each browser session signed in to.
 CREATE TABLE session_clients (

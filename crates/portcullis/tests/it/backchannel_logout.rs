@@ -119,6 +119,14 @@ async fn fixture(db: &TestDatabase) -> Fixture {
     };
     let app_uri = format!("{rp_url}/app");
     let mut args = code_client("app");
+    // The app also refreshes, with offline_access.
+    args.truncate(args.len() - 2);
+    args.extend([
+        "--grant-type",
+        "refresh_token",
+        "--scope",
+        "openid profile offline_access",
+    ]);
     args.extend(["--backchannel-logout-uri", &app_uri]);
     args.push("--backchannel-logout-session-required");
     let app = server.create_client(&args).await;
@@ -135,7 +143,18 @@ impl Fixture {
     /// Signs in to `client` in `browser` (a new session unless it has one)
     /// and returns the ID token's claims.
     async fn sign_in(&self, browser: &mut Browser, client: &(String, String)) -> Value {
-        let url = authorize_url(&self.server.url, &client.0, CALLBACK, "openid profile", &[]);
+        self.sign_in_for(browser, client, "openid profile").await.0
+    }
+
+    /// Like [`Fixture::sign_in`] for `scope`: the ID token's claims and the
+    /// token response.
+    async fn sign_in_for(
+        &self,
+        browser: &mut Browser,
+        client: &(String, String),
+        scope: &str,
+    ) -> (Value, Value) {
+        let url = authorize_url(&self.server.url, &client.0, CALLBACK, scope, &[]);
         let code = browser.authorization_code(&url, "hesam", PASSWORD).await;
         let tokens: Value = reqwest::Client::new()
             .post(format!("{}/token", self.server.url))
@@ -155,7 +174,10 @@ impl Fixture {
         let id_token = tokens["id_token"]
             .as_str()
             .unwrap_or_else(|| panic!("{tokens}"));
-        verified_claims(&self.server.url, id_token, &client.0).await
+        (
+            verified_claims(&self.server.url, id_token, &client.0).await,
+            tokens,
+        )
     }
 
     /// The claims of a logout token, verified against the JWKS as a relying
@@ -202,6 +224,31 @@ async fn ending_a_session_tells_every_client_it_signed_in_to() {
             .unwrap_or_else(|| panic!("{id_app}"))
             .to_owned();
         assert_eq!(id_other["sid"], sid.as_str());
+        // A refresh's ID token names the same session.
+        let (claims, tokens) = f
+            .sign_in_for(&mut browser, &f.app, "openid offline_access")
+            .await;
+        assert_eq!(claims["sid"], sid.as_str());
+        let refreshed: Value = reqwest::Client::new()
+            .post(format!("{}/token", f.server.url))
+            .basic_auth(&f.app.0, Some(&f.app.1))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let again = verified_claims(
+            &f.server.url,
+            refreshed["id_token"].as_str().unwrap(),
+            &f.app.0,
+        )
+        .await;
+        assert_eq!(again["sid"], sid.as_str(), "{kind:?}");
 
         // Signing out on the account page: one logout token for the app
         // (the other client has no back channel).

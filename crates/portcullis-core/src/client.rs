@@ -214,7 +214,7 @@ pub enum ClientRejected {
     Name,
     /// refresh_token alone: nothing would ever issue the first refresh token.
     #[error(
-        "refresh_token needs authorization_code, password or the device grant to issue the first refresh token"
+        "refresh_token needs authorization_code, password, the device grant or token exchange to issue the first refresh token"
     )]
     RefreshAlone,
 }
@@ -281,6 +281,7 @@ impl NewClient {
             && !has(GrantType::AuthorizationCode)
             && !has(GrantType::Password)
             && !has(GrantType::DeviceCode)
+            && !has(GrantType::TokenExchange)
         {
             Err(ClientRejected::RefreshAlone)
         } else {

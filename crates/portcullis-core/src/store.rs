@@ -61,6 +61,9 @@ pub struct RefreshRecord {
     pub auth_time: UnixTime,
     /// The browser session the sign-in began in, for its ID tokens.
     pub sid: Option<String>,
+    /// The `act` claim (JSON) of the access tokens it gives, for a token
+    /// exchange's refresh token.
+    pub act: Option<String>,
     /// When it was issued.
     pub issued_at: UnixTime,
     /// After this, it is refused.
@@ -363,6 +366,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: UnixTime,
         check: DevicePollCheck<'_>,
     ) -> Result<Spend<DeviceRecord>, StoreError>;
+
+    /// Adds a refresh token to a live family (a token exchange's, in the
+    /// subject's grant), extending the family to cover it, in one
+    /// transaction; `false` when the family is revoked or unknown.
+    async fn add_to_family(&self, token: &RefreshRecord) -> Result<bool, StoreError>;
 
     /// Starts a family without a code (the password grant), with its first
     /// refresh token, in one transaction.

@@ -305,6 +305,8 @@ pub(crate) struct RefreshRow {
     pub family_revoked_at: Option<i64>,
     #[sqlx(default)]
     pub sid: String,
+    #[sqlx(default)]
+    pub act: String,
 }
 
 impl TryFrom<RefreshRow> for RefreshRecord {
@@ -320,6 +322,7 @@ impl TryFrom<RefreshRow> for RefreshRecord {
             scope: ScopeSet::parse(&row.scope).ok_or_else(|| corrupt("refresh scope"))?,
             auth_time: UnixTime(row.auth_time),
             sid: (!row.sid.is_empty()).then_some(row.sid),
+            act: (!row.act.is_empty()).then_some(row.act),
             issued_at: UnixTime(row.issued_at),
             expires_at: UnixTime(row.expires_at),
         })

@@ -572,6 +572,29 @@ macro_rules! implement_store {
                 }
             }
 
+            async fn add_to_family(&self, token: &RefreshRecord) -> Result<bool, StoreError> {
+                let mut tx = self.writer.begin().await.map_err(interpret)?;
+                // Locks the family, as every path does before its tokens.
+                let live = sqlx::query(
+                    "UPDATE token_families SET live_until = CASE WHEN live_until < $2 THEN $2 ELSE live_until END \
+                     WHERE family = $1 AND revoked_at IS NULL",
+                )
+                .bind(token.family.0.to_vec())
+                .bind(token.expires_at.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(interpret)?
+                .rows_affected()
+                    == 1;
+                if !live {
+                    tx.rollback().await.map_err(interpret)?;
+                    return Ok(false);
+                }
+                $steps::insert_refresh(&mut tx, token, None).await?;
+                tx.commit().await.map_err(interpret)?;
+                Ok(true)
+            }
+
             async fn start_family(
                 &self,
                 family: &FamilyRecord,
@@ -1216,7 +1239,8 @@ macro_rules! transaction_steps {
             ) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO refresh_tokens (hash, family, client_id, user_id, scope, auth_time, \
-                     issued_at, expires_at, parent, sid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     issued_at, expires_at, parent, sid, act) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(token.hash.0.to_vec())
                 .bind(token.family.0.to_vec())
@@ -1228,6 +1252,7 @@ macro_rules! transaction_steps {
                 .bind(token.expires_at.0)
                 .bind(parent.map(|p| p.0.to_vec()))
                 .bind(token.sid.as_deref().unwrap_or(""))
+                .bind(token.act.as_deref().unwrap_or(""))
                 .execute(&mut **tx)
                 .await
                 .map_err(interpret)?;

@@ -610,6 +610,7 @@ mod sign_in {
             scope: ScopeSet::parse("openid offline_access").unwrap(),
             auth_time: UnixTime(90),
             sid: Some("the-session".into()),
+            act: None,
             issued_at: UnixTime(100),
             expires_at: UnixTime(expires),
         }
@@ -960,6 +961,7 @@ mod sign_in {
                 scope: ScopeSet::parse("openid").unwrap(),
                 auth_time: UnixTime(90),
                 sid: None,
+                act: None,
                 issued_at: UnixTime(100),
                 expires_at: UnixTime(expires),
             };

@@ -52,7 +52,7 @@ pub async fn issue(
             now,
             policy.refresh_token_lifetime,
         )?;
-        let access = AccessTokenGrant::for_user(
+        let mut access = AccessTokenGrant::for_user(
             policy,
             client,
             &record.user_id,
@@ -61,6 +61,10 @@ pub async fn issue(
             Some(&record.family),
             now,
         )?;
+        access.claims.act = record
+            .act
+            .as_deref()
+            .and_then(|act| serde_json::from_str(act).ok());
         let successor = next.record.clone();
         decided.keep((access, next.token));
         Ok(successor)
@@ -83,6 +87,8 @@ pub async fn issue(
     let (access, token) = decided.take("the refresh token is not valid")?;
     Ok(Issuance {
         issued_token_type: None,
+        // A delegated (exchanged) grant never signed the user in to this
+        // client: no ID token.
         id_token: id_token_for(
             client,
             &record.user_id,
@@ -90,6 +96,7 @@ pub async fn issue(
             record.auth_time,
             None,
         )
+        .filter(|_| record.act.is_none())
         .map(|id_token| crate::grant::IdTokenFor {
             sid: record.sid.clone(),
             ..id_token
@@ -135,6 +142,7 @@ fn issue_token(
             scope,
             auth_time,
             sid: None,
+            act: None,
             issued_at: now,
             expires_at: now + lifetime,
         },
@@ -213,7 +221,9 @@ pub fn rotate(
         now,
         lifetime,
     );
-    // Its ID tokens name the session the sign-in began in.
+    // Its ID tokens name the session the sign-in began in; its access
+    // tokens name the same actor.
     next.record.sid = record.sid.clone();
+    next.record.act = record.act.clone();
     Ok((scope, next))
 }

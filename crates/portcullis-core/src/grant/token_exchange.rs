@@ -12,13 +12,16 @@
 //!   user consented to this client) and the client's; the audience is one
 //!   the client may request ([`Resource::audiences`]).
 //! - The issued token stays in the subject token's family (`grant_id`):
-//!   revoking the user's grant ends it too. No refresh token is issued.
+//!   revoking the user's grant ends it too. A refresh token comes with it
+//!   only for a client registered for `refresh_token` (and, with `openid`,
+//!   asking `offline_access`), in the same family, and its access tokens
+//!   carry the same `act`; it never gives ID tokens.
 
 use portcullis_jose::{ClaimsPolicy, Verifier};
 use serde_json::{Value, json};
 
-use crate::access_token::AccessTokenGrant;
-use crate::grant::{GrantError, Grants, Issuance};
+use crate::access_token::{AccessTokenGrant, family_of};
+use crate::grant::{GrantError, Grants, Issuance, refresh_token};
 use crate::liveness::{NotLive, check_access_token};
 use crate::user::UserId;
 use crate::{Client, GrantType, Resource, ScopeSet, StoreError, TokenError, UnixTime};
@@ -213,13 +216,34 @@ pub async fn issue(
         now,
         policy.access_token_lifetime,
     );
-    access.claims.grant_id = subject.grant_id;
+    access.claims.grant_id = subject.grant_id.clone();
     access.claims.act = act;
+    let refresh_token = match subject.grant_id.as_deref().and_then(family_of) {
+        Some(family) if refresh_token::offered(client, &access.scope) => {
+            let mut refresh = refresh_token::first_of_family(
+                family,
+                &client.id,
+                &UserId::from_stored(subject.sub.clone()),
+                access.scope.clone(),
+                now,
+                now,
+                policy.refresh_token_lifetime,
+            );
+            refresh.record.act = access.claims.act.as_ref().map(Value::to_string);
+            if !grants.store.add_to_family(&refresh.record).await? {
+                return Err(
+                    TokenError::InvalidGrant("the subject_token's grant was revoked").into(),
+                );
+            }
+            Some(refresh.token)
+        }
+        _ => None,
+    };
     Ok(Issuance {
         issued_token_type: Some(ACCESS_TOKEN_TYPE),
         access: Some(access),
         id_token: None,
-        refresh_token: None,
+        refresh_token,
     })
 }
 

@@ -135,10 +135,11 @@ fn refine_new_client(client: &mut Value) {
             "else": {"properties": {"redirect_uris": {"maxItems": 0}}}
         },
         {
-            "description": "refresh_token needs authorization_code, password or the device grant to issue the first refresh token.",
+            "description": "refresh_token needs authorization_code, password, the device grant or token exchange to issue the first refresh token.",
             "if": {"properties": {"grant_types": {"contains": {"const": "refresh_token"}}}},
             "then": {"properties": {"grant_types": {"contains": {"enum": [
-                "authorization_code", "password", "urn:ietf:params:oauth:grant-type:device_code"
+                "authorization_code", "password", "urn:ietf:params:oauth:grant-type:device_code",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
             ]}}}}
         }
     ]);

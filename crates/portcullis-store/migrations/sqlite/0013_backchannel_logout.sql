@@ -7,6 +7,8 @@ ALTER TABLE clients ADD COLUMN backchannel_logout_session_required BOOLEAN NOT N
 -- sign-in, for their ID tokens; empty when none.
 ALTER TABLE authorization_codes ADD COLUMN sid TEXT NOT NULL DEFAULT '';
 ALTER TABLE refresh_tokens ADD COLUMN sid TEXT NOT NULL DEFAULT '';
+-- The actor (`act`, JSON) of a token exchange's refresh token; empty when none.
+ALTER TABLE refresh_tokens ADD COLUMN act TEXT NOT NULL DEFAULT '';
 
 -- Which clients each browser session signed in to.
 CREATE TABLE session_clients (

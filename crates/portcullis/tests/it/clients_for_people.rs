@@ -166,7 +166,7 @@ async fn discouraged_grants_warn_and_contradictions_are_refused() {
         ),
         (
             vec!["--grant-type", "refresh_token"],
-            "refresh_token needs authorization_code, password or the device grant",
+            "refresh_token needs authorization_code, password, the device grant or token exchange",
         ),
         (
             vec![

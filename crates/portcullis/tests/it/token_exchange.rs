@@ -29,6 +29,8 @@ struct Fixture {
     billing: (String, String),
     /// A client allowed to impersonate.
     batch: (String, String),
+    /// A client registered for refresh tokens too.
+    portal: (String, String),
 }
 
 async fn fixture(db: &TestDatabase) -> Fixture {
@@ -73,12 +75,20 @@ async fn fixture(db: &TestDatabase) -> Fixture {
     let batch = server
         .create_client(&exchanger("batch", BILLING, &["--allow-impersonation"]))
         .await;
+    let portal = server
+        .create_client(&exchanger(
+            "portal",
+            BILLING,
+            &["--grant-type", "refresh_token"],
+        ))
+        .await;
     Fixture {
         server,
         app,
         courses,
         billing,
         batch,
+        portal,
     }
 }
 
@@ -253,9 +263,40 @@ async fn a_service_exchanges_a_users_token_for_another_api_on_their_behalf() {
         assert!(claims.get("act").is_none(), "{claims}");
         assert_eq!(claims["sub"], user["sub"]);
 
+        // A client registered for refresh tokens gets one; its access
+        // tokens keep the subject and the actor, and it gives no ID token.
+        let portal_actor = own_token(&f, &f.portal).await;
+        let (status, body) = exchange(
+            &f,
+            &f.portal,
+            (&user_token, ACCESS_TOKEN),
+            Some(&portal_actor),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let portal_refresh = body["refresh_token"].as_str().unwrap().to_owned();
+        let (status, refreshed) = token(
+            &f,
+            &f.portal,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &portal_refresh),
+            ],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{kind:?}: {refreshed}");
+        assert!(refreshed.get("id_token").is_none(), "{refreshed}");
+        let from_refresh = refreshed["access_token"].as_str().unwrap().to_owned();
+        let claims = verified(&f, &from_refresh, BILLING).await;
+        assert_eq!(claims["sub"], user["sub"]);
+        assert_eq!(claims["act"], json!({"sub": f.portal.0}));
+        assert_eq!(claims["grant_id"], user["grant_id"]);
+        let next_refresh = refreshed["refresh_token"].as_str().unwrap().to_owned();
+
         // Revoking the user's grant ends every exchanged token, and the
         // subject token can no longer be exchanged.
-        for token in [&delegated, &chained, &impersonated] {
+        for token in [&delegated, &chained, &impersonated, &from_refresh] {
             assert!(active(&f, token).await);
         }
         let response = reqwest::Client::new()
@@ -266,12 +307,22 @@ async fn a_service_exchanges_a_users_token_for_another_api_on_their_behalf() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        for token in [&delegated, &chained, &impersonated] {
+        for token in [&delegated, &chained, &impersonated, &from_refresh] {
             assert!(
                 !active(&f, token).await,
                 "{kind:?}: exchanged tokens die with the grant"
             );
         }
+        let (_, body) = token(
+            &f,
+            &f.portal,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &next_refresh),
+            ],
+        )
+        .await;
+        assert_eq!(body["error"], "invalid_grant", "{body}");
         let (_, body) = exchange(
             &f,
             &f.courses,

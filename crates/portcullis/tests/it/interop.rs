@@ -472,6 +472,41 @@ async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspect
         assert_eq!(info["id_token"]["aud"], id.as_str());
         // Its default scope is `openid` alone: userinfo names the subject.
         assert_eq!(info["userinfo"]["sub"], info["id_token"]["sub"], "{info}");
+        assert!(info["id_token"]["sid"].is_string(), "{info}");
+
+        // Back-channel logout: when alice's session ends here, Apache is
+        // told, validates the logout token itself, and ends its own session:
+        // the page sends the browser to sign in again.
+        server.cli_ok(&["user", "sign-out", "alice"], "").await;
+        let mut after = reqwest::StatusCode::OK;
+        for _ in 0..100 {
+            after = browser.get(page).await.0;
+            if after == reqwest::StatusCode::FOUND {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            after,
+            reqwest::StatusCode::FOUND,
+            "{kind:?}: Apache still serves the page after the logout token\n{}",
+            log()
+        );
+        let delivered = db
+            .count(&format!(
+                "SELECT COUNT(*) FROM logout_notices WHERE client_id = '{id}' \
+                 AND delivered_at IS NOT NULL AND attempts = 1"
+            ))
+            .await;
+        assert_eq!(delivered, 1, "Apache took the logout token at once");
+        // Sign in again for what follows.
+        let (_, headers, _) = browser.get(page).await;
+        let authorize = headers["location"].to_str().unwrap().to_owned();
+        let callback = browser
+            .authorize(&authorize, "alice", "down the rabbit hole")
+            .await;
+        let (status, _, body) = browser.get(&callback).await;
+        assert_eq!(status, reqwest::StatusCode::FOUND, "{body}\n{}", log());
 
         // As an OAuth 2.0 resource server by introspection (its only way
         // without an https jwks_uri): a live token passes, no token or a
@@ -522,7 +557,8 @@ async fn apache_mod_auth_openidc_signs_a_user_in_and_guards_an_api_by_introspect
 
 /// Apache with mod_auth_openidc, in front of `server`: as an OpenID Connect
 /// relying party on `/protected` (its defaults: no PKCE, a nonce, scope
-/// `openid`), as an OAuth 2.0 resource server by introspection on `/api`,
+/// `openid`; its back channel registered for logout tokens), as an OAuth 2.0
+/// resource server by introspection on `/api`,
 /// and as the TLS proxy through which it introspects (mod_auth_openidc
 /// introspects over https only, so Apache fronts Portcullis with a
 /// certificate it is told to trust, as a deployment's proxy does).
@@ -574,6 +610,8 @@ pub(crate) async fn apache_site(server: &TestServer) -> ApacheSite {
     let (port, tls_port) = (free_port(), free_port());
     let site = format!("http://127.0.0.1:{port}");
     let redirect = format!("{site}/protected/redirect_uri");
+    // Its back channel: the redirect URI with `logout=backchannel`.
+    let back_channel = format!("{redirect}?logout=backchannel");
     let (id, secret) = server
         .create_client(&[
             "--name",
@@ -584,6 +622,8 @@ pub(crate) async fn apache_site(server: &TestServer) -> ApacheSite {
             &redirect,
             "--scope",
             "openid profile email",
+            "--backchannel-logout-uri",
+            &back_channel,
         ])
         .await;
     // As a resource server it asks /introspect with its own credentials.

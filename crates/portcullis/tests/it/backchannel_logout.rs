@@ -305,38 +305,28 @@ async fn failed_deliveries_are_retried_a_few_times_then_recorded() {
         let db = TestDatabase::new(kind).await;
         let f = fixture(&db).await;
         let rp_url = f.rp.start().await;
-        let flaky_uri = format!("{rp_url}/flaky");
-        let down_uri = format!("{rp_url}/down");
-        let flaky = f
-            .server
-            .create_client(&[
-                "--name",
-                "flaky",
-                "--grant-type",
-                "authorization_code",
-                "--redirect-uri",
-                CALLBACK,
-                "--scope",
-                "openid profile",
-                "--backchannel-logout-uri",
-                &flaky_uri,
-            ])
-            .await;
-        let down = f
-            .server
-            .create_client(&[
-                "--name",
-                "down",
-                "--grant-type",
-                "authorization_code",
-                "--redirect-uri",
-                CALLBACK,
-                "--scope",
-                "openid profile",
-                "--backchannel-logout-uri",
-                &down_uri,
-            ])
-            .await;
+        let listening = |name: &'static str| {
+            let uri = format!("{rp_url}/{name}");
+            let server = &f.server;
+            async move {
+                server
+                    .create_client(&[
+                        "--name",
+                        name,
+                        "--grant-type",
+                        "authorization_code",
+                        "--redirect-uri",
+                        CALLBACK,
+                        "--scope",
+                        "openid profile",
+                        "--backchannel-logout-uri",
+                        &uri,
+                    ])
+                    .await
+            }
+        };
+        let flaky = listening("flaky").await;
+        let down = listening("down").await;
         {
             let mut failing = f.rp.fail_first.lock().unwrap();
             failing.push(("flaky".into(), 2));

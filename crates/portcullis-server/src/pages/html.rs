@@ -67,6 +67,8 @@ pub(crate) struct SignupPage<'a> {
     pub email: &'a str,
     /// The sign-in page for the same request.
     pub login_href: &'a str,
+    /// Where to go after signing up, when no client asked (the device page).
+    pub then: Option<&'a str>,
 }
 
 /// The consent page.

@@ -109,12 +109,15 @@ pub(crate) fn login_page(
     error: Option<&str>,
 ) -> Response {
     let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
-    let signup_href = state.signup.then(|| {
-        if query.is_empty() {
-            "/signup".to_owned()
-        } else {
-            format!("/signup?{query}")
-        }
+    let signup_href = state.signup.then(|| match (query.is_empty(), then) {
+        (true, Some(then)) => format!(
+            "/signup?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("then", then)
+                .finish()
+        ),
+        (true, None) => "/signup".to_owned(),
+        (false, _) => format!("/signup?{query}"),
     });
     let page = LoginPage {
         client_name: &requesting.client_name,

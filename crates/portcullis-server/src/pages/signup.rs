@@ -41,10 +41,17 @@ pub(crate) async fn signup_page(
         return Err(turned_off());
     }
     let query = query.unwrap_or_default();
-    let requesting = requesting_client(&state, &query).await?;
+    // The device page's sign-up carries where to go back to, not a request.
+    let then = form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "then")
+        .filter(|_| query.starts_with("then="))
+        .and_then(|(_, value)| super::device::continuation(&value));
+    let query = if then.is_some() { String::new() } else { query };
+    let requesting = requesting_for(&state, &query, then.as_deref()).await?;
     let page = Page {
         requesting: &requesting,
         query: &query,
+        then: then.as_deref(),
         typed: &Typed::default(),
         error: None,
     };
@@ -63,7 +70,8 @@ pub(crate) async fn signup(
     let now = system_now();
     let form = read_form(&state, &headers, body).await?;
     let query = form.get("request").unwrap_or("").to_owned();
-    let requesting = requesting_client(&state, &query).await?;
+    let then = form.get("then").and_then(super::device::continuation);
+    let requesting = requesting_for(&state, &query, then.as_deref()).await?;
     let text = |name: &str| form.get(name).unwrap_or("").trim().to_owned();
     let typed = Typed {
         username: text("username"),
@@ -73,6 +81,7 @@ pub(crate) async fn signup(
     let page = Page {
         requesting: &requesting,
         query: &query,
+        then: then.as_deref(),
         typed: &typed,
         error: None,
     };
@@ -163,7 +172,23 @@ pub(crate) async fn signup(
     };
     counted(throttle.signed_up(&address, now).await);
     tracing::info!(user = %user.id, "account created by sign-up");
-    sign_in(&state, &headers, &query, None, user, now).await
+    sign_in(&state, &headers, &query, then.as_deref(), user, now).await
+}
+
+/// Who the page is for: the client of the request, or a device when the
+/// sign-up started on the device page.
+async fn requesting_for(
+    state: &AppState,
+    query: &str,
+    then: Option<&str>,
+) -> Result<Requesting, PageError> {
+    match then {
+        Some(_) => Ok(Requesting {
+            client_name: "a device".to_owned(),
+            redirect_uri: None,
+        }),
+        None => requesting_client(state, query).await,
+    }
 }
 
 /// The sign-up page as rendered for one request.
@@ -171,6 +196,8 @@ pub(crate) async fn signup(
 struct Page<'a> {
     requesting: &'a Requesting,
     query: &'a str,
+    /// Where a sign-up that no client asked for continues (the device page).
+    then: Option<&'a str>,
     typed: &'a Typed,
     error: Option<&'a str>,
 }
@@ -178,10 +205,10 @@ struct Page<'a> {
 impl Page<'_> {
     fn render(self, state: &AppState, headers: &HeaderMap, status: StatusCode) -> Response {
         let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
-        let login_href = if self.query.is_empty() {
-            "/account".to_owned()
-        } else {
-            format!("/authorize?{}", self.query)
+        let login_href = match (self.query.is_empty(), self.then) {
+            (true, Some(then)) => then.to_owned(),
+            (true, None) => "/account".to_owned(),
+            (false, _) => format!("/authorize?{}", self.query),
         };
         let page = SignupPage {
             client_name: &self.requesting.client_name,
@@ -192,6 +219,7 @@ impl Page<'_> {
             name: &self.typed.name,
             email: &self.typed.email,
             login_href: &login_href,
+            then: self.then,
         };
         // A sign-up may continue straight to the client's redirect URI.
         let continues_to = self.requesting.redirect_uri.as_deref();

@@ -588,3 +588,52 @@ async fn portcullis_login_prints_tokens_once_the_user_approves() {
         }
     }
 }
+
+/// A person without an account opens the device link, creates one from the
+/// sign-in page, and lands back on the device page with the code, to allow
+/// it. Fails if the sign-up forgets where it started.
+#[tokio::test]
+async fn signing_up_from_the_device_page_comes_back_to_it() {
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let f = fixture(&db, &[]).await;
+        let started = start(&f, "openid").await;
+        let mut browser = Browser::new();
+        let (_, _, login) = browser
+            .get(text(&started, "verification_uri_complete"))
+            .await;
+        let href = login
+            .split("href=\"")
+            .find(|rest| rest.starts_with("/signup") || rest.starts_with("&#x2f;signup"))
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("a sign-up link: {login}"))
+            .replace("&#x2f;", "/")
+            .replace("&#x2F;", "/")
+            .replace("&amp;", "&");
+        let (status, _, signup) = browser.get(&format!("{}{href}", f.server.url)).await;
+        assert_eq!(status, StatusCode::OK, "{signup}");
+        let (status, headers, page) = browser
+            .post(
+                &format!("{}/signup", f.server.url),
+                &[
+                    ("csrf", &hidden(&signup, "csrf")),
+                    ("request", ""),
+                    ("then", &hidden(&signup, "then")),
+                    ("username", "newcomer"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{kind:?}: {page}");
+        let location = headers["location"].to_str().unwrap();
+        assert_eq!(
+            location,
+            format!("/device?user_code={}", text(&started, "user_code"))
+        );
+        let (status, page) = decide(&mut browser, &started, "newcomer", "allow").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let (status, tokens) = poll(&f, (&f.tv, None), text(&started, "device_code")).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+    }
+}

@@ -89,24 +89,31 @@ impl<'a> Throttle<'a> {
         address: &str,
         now: UnixTime,
     ) -> Result<Option<i64>, StoreError> {
+        self.hit_both(&account_key(account), address, now).await
+    }
+
+    /// Counts one attempt for `key` (allowed `per_account`) and for
+    /// `address`, atomically each: `Some(seconds to wait)` when either count
+    /// is now over its limit.
+    async fn hit_both(
+        &self,
+        key: &TokenHash,
+        address: &str,
+        now: UnixTime,
+    ) -> Result<Option<i64>, StoreError> {
         let end = now + self.policy.window;
-        let (accounts, account_ends) = self
-            .store
-            .throttle_hit(&account_key(account), now, end)
-            .await?;
+        let (keyed, key_ends) = self.store.throttle_hit(key, now, end).await?;
         let (addresses, address_ends) = self
             .store
             .throttle_hit(&address_key(address), now, end)
             .await?;
         let over =
             |count: u32, limit: u32, ends: UnixTime| (count > limit).then_some(ends.0 - now.0);
-        Ok(
-            over(accounts, self.policy.per_account, account_ends).max(over(
-                addresses,
-                self.policy.per_address,
-                address_ends,
-            )),
-        )
+        Ok(over(keyed, self.policy.per_account, key_ends).max(over(
+            addresses,
+            self.policy.per_address,
+            address_ends,
+        )))
     }
 
     /// After a reserved attempt signed in: the account's count is cleared
@@ -180,19 +187,7 @@ impl<'a> Throttle<'a> {
         address: &str,
         now: UnixTime,
     ) -> Result<Option<i64>, StoreError> {
-        let end = now + self.policy.window;
-        let (entries, entries_end) = self.store.throttle_hit(&device_key(user), now, end).await?;
-        let (addresses, address_ends) = self
-            .store
-            .throttle_hit(&address_key(address), now, end)
-            .await?;
-        let over =
-            |count: u32, limit: u32, ends: UnixTime| (count > limit).then_some(ends.0 - now.0);
-        let wait = over(entries, self.policy.per_account, entries_end).max(over(
-            addresses,
-            self.policy.per_address,
-            address_ends,
-        ));
+        let wait = self.hit_both(&device_key(user), address, now).await?;
         if wait.is_some() {
             // Refused before any lookup, so no guess: the attempt goes back.
             // What stays counted is only codes looked up and not found, and

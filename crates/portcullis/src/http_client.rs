@@ -87,6 +87,20 @@ pub fn oauth_error(body: &Value) -> String {
     )
 }
 
+/// Prints a token response: the whole of it, or with `raw` only the
+/// access token.
+pub fn print_tokens(body: &Value, raw: bool) -> anyhow::Result<()> {
+    let token = body["access_token"]
+        .as_str()
+        .context("the response has no access_token")?;
+    if raw {
+        println!("{token}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(body)?);
+    }
+    Ok(())
+}
+
 /// Reads one line from standard input (a secret piped in), without its newline.
 pub fn read_stdin_line() -> anyhow::Result<String> {
     let mut line = String::new();

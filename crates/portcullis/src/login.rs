@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-use crate::http_client::{SecretArgs, basic_auth, client, discover, oauth_error};
+use crate::http_client::{SecretArgs, basic_auth, client, discover, oauth_error, print_tokens};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -110,15 +110,7 @@ pub async fn exec(args: LoginArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("{token_endpoint} answered {status} without JSON"))?;
         if status.is_success() {
-            let token = body["access_token"]
-                .as_str()
-                .context("the response has no access_token")?;
-            if args.raw {
-                println!("{token}");
-            } else {
-                println!("{}", serde_json::to_string_pretty(&body)?);
-            }
-            return Ok(());
+            return print_tokens(&body, args.raw);
         }
         match body["error"].as_str() {
             Some("authorization_pending") => {}

@@ -9,7 +9,9 @@ use portcullis_core::admin::tokens;
 use portcullis_core::revocation::Revoked;
 use portcullis_server::{Settings, startup, system_now};
 
-use crate::http_client::{SecretArgs, basic_auth, client, discover, oauth_error, read_stdin_line};
+use crate::http_client::{
+    SecretArgs, basic_auth, client, discover, oauth_error, print_tokens, read_stdin_line,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
@@ -118,13 +120,5 @@ pub async fn exec(command: TokenCommand) -> anyhow::Result<()> {
     if !status.is_success() {
         bail!("{}", oauth_error(&body));
     }
-    let token = body["access_token"]
-        .as_str()
-        .context("the response has no access_token")?;
-    if args.raw {
-        println!("{token}");
-    } else {
-        println!("{}", serde_json::to_string_pretty(&body)?);
-    }
-    Ok(())
+    print_tokens(&body, args.raw)
 }

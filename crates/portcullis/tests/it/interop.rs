@@ -165,6 +165,21 @@ async fn run_relying_party(
     serde_json::from_str(&report).unwrap()
 }
 
+/// The report of the relying party `program` (see [`run_relying_party`])
+/// against a fresh server on each backend: `(issuer, client id, report)`.
+async fn reports_of(program: (&str, &str, &str)) -> Vec<(String, String, Value)> {
+    let mut reports = Vec::new();
+    for kind in store_kinds() {
+        let db = TestDatabase::new(kind).await;
+        let callback = callback().await;
+        let (server, id, secret) = server_for_a_relying_party(&db, &callback).await;
+        let report = run_relying_party(kind, &server, (&id, &secret), &callback, program).await;
+        reports.push((server.url.clone(), id, report));
+        server.stop().await;
+    }
+    reports
+}
+
 /// Fails if openid-client refuses anything Portcullis answers (discovery,
 /// the authorization response, the ID token, userinfo, the refresh), or if a
 /// wrong secret reached it without its `invalid_client` code, which it reads
@@ -175,19 +190,8 @@ async fn openid_client_signs_in_reads_userinfo_refreshes_and_names_a_wrong_secre
     if !present("openid-client (npm ci)", "openid-client", "node", &load) {
         return;
     }
-    for kind in store_kinds() {
-        let db = TestDatabase::new(kind).await;
-        let callback = callback().await;
-        let (server, id, secret) = server_for_a_relying_party(&db, &callback).await;
-        let report = run_relying_party(
-            kind,
-            &server,
-            (&id, &secret),
-            &callback,
-            ("openid-client", "node", "rp.mjs"),
-        )
-        .await;
-        assert_eq!(report["claims"]["iss"], server.url.as_str(), "{report}");
+    for (issuer, id, report) in reports_of(("openid-client", "node", "rp.mjs")).await {
+        assert_eq!(report["claims"]["iss"], issuer.as_str(), "{report}");
         assert_eq!(report["claims"]["aud"], id.as_str());
         let sub = report["claims"]["sub"].as_str().unwrap();
         assert_eq!(report["userinfo"]["sub"], sub);
@@ -199,7 +203,6 @@ async fn openid_client_signs_in_reads_userinfo_refreshes_and_names_a_wrong_secre
             report["wrong_secret"]["error"], "invalid_client",
             "{report}"
         );
-        server.stop().await;
     }
 }
 
@@ -329,24 +332,12 @@ async fn pyoidc_with_its_defaults_signs_in_reads_userinfo_by_post_and_refreshes(
     ) {
         return;
     }
-    for kind in store_kinds() {
-        let db = TestDatabase::new(kind).await;
-        let callback = callback().await;
-        let (server, id, secret) = server_for_a_relying_party(&db, &callback).await;
-        let report = run_relying_party(
-            kind,
-            &server,
-            (&id, &secret),
-            &callback,
-            ("python", "python3", "rp_pyoidc.py"),
-        )
-        .await;
-        assert_eq!(report["claims"]["iss"], server.url.as_str(), "{report}");
+    for (issuer, _, report) in reports_of(("python", "python3", "rp_pyoidc.py")).await {
+        assert_eq!(report["claims"]["iss"], issuer.as_str(), "{report}");
         let sub = report["claims"]["sub"].as_str().unwrap();
         assert_eq!(report["userinfo"]["sub"], sub);
         assert_eq!(report["userinfo"]["email"], "alice@example.com");
         assert_eq!(report["refreshed"]["has_access_token"], true);
-        server.stop().await;
     }
 }
 
@@ -362,24 +353,12 @@ async fn requests_oauthlib_fetches_a_token_calls_userinfo_and_refreshes() {
     ) {
         return;
     }
-    for kind in store_kinds() {
-        let db = TestDatabase::new(kind).await;
-        let callback = callback().await;
-        let (server, id, secret) = server_for_a_relying_party(&db, &callback).await;
-        let report = run_relying_party(
-            kind,
-            &server,
-            (&id, &secret),
-            &callback,
-            ("python", "python3", "rp_requests_oauthlib.py"),
-        )
-        .await;
+    for (_, _, report) in reports_of(("python", "python3", "rp_requests_oauthlib.py")).await {
         assert_eq!(report["token_type"], "Bearer", "{report}");
         assert_eq!(report["has_id_token"], true);
         assert_eq!(report["userinfo_status"], 200);
         assert_eq!(report["userinfo"]["email"], "alice@example.com");
         assert_eq!(report["refreshed"]["rotated"], true);
-        server.stop().await;
     }
 }
 

@@ -66,6 +66,24 @@ const INSERT_KEY: &str = "INSERT INTO signing_keys \
      (kid, alg, public_jwk, sealed_private, created_at, activates_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
+/// The statements that end sessions chosen by one column of
+/// `session_clients` and of `sessions` (`$1`): their logout notices (`$2`
+/// the time), then what they signed in to, then the sessions.
+macro_rules! ending_sessions {
+    ($clients_column:literal, $sessions_column:literal) => {
+        [
+            concat!(
+                "INSERT INTO logout_notices (id, client_id, user_id, sid, created_at, next_attempt_at, attempts) ",
+                "SELECT sc.sid || ' ' || sc.client_id, sc.client_id, sc.user_id, sc.sid, $2, $2, 0 ",
+                "FROM session_clients sc JOIN clients c ON c.id = sc.client_id ",
+                "WHERE sc.", $clients_column, " = $1 AND c.backchannel_logout_uri <> '' ON CONFLICT (id) DO NOTHING"
+            ),
+            concat!("DELETE FROM session_clients WHERE ", $clients_column, " = $1"),
+            concat!("DELETE FROM sessions WHERE ", $sessions_column, " = $1"),
+        ]
+    };
+}
+
 macro_rules! implement_store {
     ($store:ty, $steps:ident) => {
         #[async_trait]
@@ -926,46 +944,16 @@ macro_rules! implement_store {
 
             async fn delete_session(&self, hash: &TokenHash, now: UnixTime) -> Result<(), StoreError> {
                 let mut tx = self.writer.begin().await.map_err(interpret)?;
-                for sql in [
-                    concat!(
-                        "INSERT INTO logout_notices (id, client_id, user_id, sid, created_at, next_attempt_at, attempts) ",
-                        "SELECT sc.sid || ' ' || sc.client_id, sc.client_id, sc.user_id, sc.sid, $2, $2, 0 ",
-                        "FROM session_clients sc JOIN clients c ON c.id = sc.client_id ",
-                        "WHERE sc.session_hash = $1 AND c.backchannel_logout_uri <> '' ON CONFLICT (id) DO NOTHING"
-                    ),
-                    "DELETE FROM session_clients WHERE session_hash = $1 AND $2 = $2",
-                    "DELETE FROM sessions WHERE hash = $1 AND $2 = $2",
-                ] {
-                    sqlx::query(sql)
-                        .bind(hash.0.to_vec())
-                        .bind(now.0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(interpret)?;
-                }
+                let statements = ending_sessions!("session_hash", "hash");
+                $steps::end_sessions(&mut tx, statements, hash.0.to_vec(), now).await?;
                 tx.commit().await.map_err(interpret)?;
                 Ok(())
             }
 
             async fn delete_sessions_of(&self, user: &UserId, now: UnixTime) -> Result<(), StoreError> {
                 let mut tx = self.writer.begin().await.map_err(interpret)?;
-                for sql in [
-                    concat!(
-                        "INSERT INTO logout_notices (id, client_id, user_id, sid, created_at, next_attempt_at, attempts) ",
-                        "SELECT sc.sid || ' ' || sc.client_id, sc.client_id, sc.user_id, sc.sid, $2, $2, 0 ",
-                        "FROM session_clients sc JOIN clients c ON c.id = sc.client_id ",
-                        "WHERE sc.user_id = $1 AND c.backchannel_logout_uri <> '' ON CONFLICT (id) DO NOTHING"
-                    ),
-                    "DELETE FROM session_clients WHERE user_id = $1 AND $2 = $2",
-                    "DELETE FROM sessions WHERE user_id = $1 AND $2 = $2",
-                ] {
-                    sqlx::query(sql)
-                        .bind(user.as_str())
-                        .bind(now.0)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(interpret)?;
-                }
+                let statements = ending_sessions!("user_id", "user_id");
+                $steps::end_sessions(&mut tx, statements, user.as_str().to_owned(), now).await?;
                 tx.commit().await.map_err(interpret)?;
                 Ok(())
             }
@@ -1256,6 +1244,33 @@ macro_rules! transaction_steps {
                 .execute(&mut **tx)
                 .await
                 .map_err(interpret)?;
+                Ok(())
+            }
+
+            /// Ends the sessions `key` names with `statements` (see
+            /// `ending_sessions!`), writing their logout notices first.
+            pub(super) async fn end_sessions<K>(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                [notices, clients, sessions]: [&'static str; 3],
+                key: K,
+                now: UnixTime,
+            ) -> Result<(), StoreError>
+            where
+                K: for<'q> sqlx::Encode<'q, $db> + sqlx::Type<$db> + Clone + Send + 'static,
+            {
+                sqlx::query(notices)
+                    .bind(key.clone())
+                    .bind(now.0)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(interpret)?;
+                for sql in [clients, sessions] {
+                    sqlx::query(sql)
+                        .bind(key.clone())
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(interpret)?;
+                }
                 Ok(())
             }
 

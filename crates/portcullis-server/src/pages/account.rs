@@ -146,16 +146,13 @@ fn account_page(
         let verified = if p.email_verified { "yes" } else { "no" };
         claims.push(("Email verified", verified.to_owned()));
     }
-    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
-    let page = AccountPage {
-        claims,
-        notice,
-        error,
-        csrf: &csrf,
-    };
-    let mut response = html::page(status, &page, None);
-    if fresh {
-        set_cookie(&mut response, &state.cookies.csrf(&csrf));
-    }
-    response
+    super::form_page(state, headers, |csrf| {
+        let page = AccountPage {
+            claims,
+            notice,
+            error,
+            csrf,
+        };
+        html::page(status, &page, None)
+    })
 }

@@ -22,7 +22,7 @@ use portcullis_core::{Client, ClientId, UnixTime};
 use std::sync::Arc;
 
 use super::html::{self, ConsentPage, respond};
-use super::{Requesting, current_session, login_page, read_form, set_cookie};
+use super::{Requesting, current_session, login_page, read_form};
 use crate::clock::system_now;
 use crate::error::{ApiError, ClientError, PageError};
 use crate::issuance;
@@ -123,26 +123,24 @@ pub(crate) async fn proceed(
     if request.prompt.none {
         return fail("consent_required", "the user has not allowed this client");
     }
-    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
-    let page = ConsentPage {
-        client_name: &client.name,
-        client_origin: portcullis_core::client_document::origin_of(&client),
-        username: user.username.as_str(),
-        // Who you are first, then what else.
-        scopes: request
-            .scope
-            .iter()
-            .filter(|s| s.as_str() == "openid")
-            .chain(request.scope.iter().filter(|s| s.as_str() != "openid"))
-            .map(|s| html::describe_scope(s.as_str()))
-            .collect(),
-        csrf: &csrf,
-        request: query,
-    };
-    let mut response = html::page(StatusCode::OK, &page, Some(&request.redirect_uri));
-    if fresh {
-        set_cookie(&mut response, &state.cookies.csrf(&csrf));
-    }
+    let response = super::form_page(state, headers, |csrf| {
+        let page = ConsentPage {
+            client_name: &client.name,
+            client_origin: portcullis_core::client_document::origin_of(&client),
+            username: user.username.as_str(),
+            // Who you are first, then what else.
+            scopes: request
+                .scope
+                .iter()
+                .filter(|s| s.as_str() == "openid")
+                .chain(request.scope.iter().filter(|s| s.as_str() != "openid"))
+                .map(|s| html::describe_scope(s.as_str()))
+                .collect(),
+            csrf,
+            request: query,
+        };
+        html::page(StatusCode::OK, &page, Some(&request.redirect_uri))
+    });
     Ok(response)
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 
 use super::html::{self, DeviceConfirmPage, DeviceDonePage, DevicePage};
-use super::{Requesting, current_session, login_page, read_form, set_cookie};
+use super::{Requesting, current_session, login_page, read_form};
 use crate::clock::system_now;
 use crate::error::PageError;
 use crate::state::AppState;
@@ -229,22 +229,19 @@ async fn look_up(
     let Some(client) = state.clients.get(&*state.store, &client_id).await? else {
         return Ok(Refusal::NotFound.page(state, headers, user, typed));
     };
-    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
-    let page = DeviceConfirmPage {
-        client_name: &client.name,
-        username: user.username.as_str(),
-        user_code: &code.shown(),
-        scopes: scope
-            .iter()
-            .map(|s| html::describe_scope(s.as_str()))
-            .collect(),
-        csrf: &csrf,
-    };
-    let mut response = html::page(StatusCode::OK, &page, None);
-    if fresh {
-        set_cookie(&mut response, &state.cookies.csrf(&csrf));
-    }
-    Ok(response)
+    Ok(super::form_page(state, headers, |csrf| {
+        let page = DeviceConfirmPage {
+            client_name: &client.name,
+            username: user.username.as_str(),
+            user_code: &code.shown(),
+            scopes: scope
+                .iter()
+                .map(|s| html::describe_scope(s.as_str()))
+                .collect(),
+            csrf,
+        };
+        html::page(StatusCode::OK, &page, None)
+    }))
 }
 
 fn entry_page(
@@ -255,16 +252,13 @@ fn entry_page(
     user_code: &str,
     error: Option<&str>,
 ) -> Response {
-    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
-    let page = DevicePage {
-        username: user.username.as_str(),
-        error,
-        csrf: &csrf,
-        user_code,
-    };
-    let mut response = html::page(status, &page, None);
-    if fresh {
-        set_cookie(&mut response, &state.cookies.csrf(&csrf));
-    }
-    response
+    super::form_page(state, headers, |csrf| {
+        let page = DevicePage {
+            username: user.username.as_str(),
+            error,
+            csrf,
+            user_code,
+        };
+        html::page(status, &page, None)
+    })
 }

@@ -68,19 +68,17 @@ pub(crate) async fn end_session(
     {
         return finish(&state, &headers, checked.return_to.as_deref()).await;
     }
-    let (csrf, fresh) = crate::cookies::csrf_token(&headers, &state.cookies);
-    let page = LogoutPage {
-        client_name: checked.client.as_ref().map(|c| c.name.as_str()),
-        username: user.username.as_str(),
-        csrf: &csrf,
-        client_id: checked.client.as_ref().map(|c| c.id.as_str()),
-        post_logout_redirect_uri: checked.request.post_logout_redirect_uri.as_deref(),
-        state: checked.request.state.as_deref(),
-    };
-    let mut response = html::page(StatusCode::OK, &page, checked.return_to.as_deref());
-    if fresh {
-        set_cookie(&mut response, &state.cookies.csrf(&csrf));
-    }
+    let response = super::form_page(&state, &headers, |csrf| {
+        let page = LogoutPage {
+            client_name: checked.client.as_ref().map(|c| c.name.as_str()),
+            username: user.username.as_str(),
+            csrf,
+            client_id: checked.client.as_ref().map(|c| c.id.as_str()),
+            post_logout_redirect_uri: checked.request.post_logout_redirect_uri.as_deref(),
+            state: checked.request.state.as_deref(),
+        };
+        html::page(StatusCode::OK, &page, checked.return_to.as_deref())
+    });
     Ok(response)
 }
 

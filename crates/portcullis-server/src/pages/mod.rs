@@ -70,6 +70,21 @@ pub(crate) async fn read_form(
     Ok(form)
 }
 
+/// A page with a form: `render` gets the CSRF token to embed, the
+/// browser's own or a new one, which the response then sets as a cookie.
+pub(crate) fn form_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    render: impl FnOnce(&str) -> Response,
+) -> Response {
+    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
+    let mut response = render(&csrf);
+    if fresh {
+        set_cookie(&mut response, &state.cookies.csrf(&csrf));
+    }
+    response
+}
+
 /// Adds a `Set-Cookie` to `response`.
 pub(crate) fn set_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {
@@ -108,29 +123,26 @@ pub(crate) fn login_page(
     username: &str,
     error: Option<&str>,
 ) -> Response {
-    let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
-    let signup_href = state.signup.then(|| match (query.is_empty(), then) {
-        (true, Some(then)) => format!(
-            "/signup?{}",
-            form_urlencoded::Serializer::new(String::new())
-                .append_pair("then", then)
-                .finish()
-        ),
-        (true, None) => "/signup".to_owned(),
-        (false, _) => format!("/signup?{query}"),
-    });
-    let page = LoginPage {
-        client_name: &requesting.client_name,
-        error,
-        csrf: &csrf,
-        request: query,
-        username,
-        signup_href: signup_href.as_deref(),
-        then,
-    };
-    let mut response = html::page(status, &page, requesting.redirect_uri.as_deref());
-    if fresh {
-        set_cookie(&mut response, &state.cookies.csrf(&csrf));
-    }
-    response
+    form_page(state, headers, |csrf| {
+        let signup_href = state.signup.then(|| match (query.is_empty(), then) {
+            (true, Some(then)) => format!(
+                "/signup?{}",
+                form_urlencoded::Serializer::new(String::new())
+                    .append_pair("then", then)
+                    .finish()
+            ),
+            (true, None) => "/signup".to_owned(),
+            (false, _) => format!("/signup?{query}"),
+        });
+        let page = LoginPage {
+            client_name: &requesting.client_name,
+            error,
+            csrf,
+            request: query,
+            username,
+            signup_href: signup_href.as_deref(),
+            then,
+        };
+        html::page(status, &page, requesting.redirect_uri.as_deref())
+    })
 }

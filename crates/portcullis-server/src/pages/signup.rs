@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use super::Requesting;
 use super::html::{self, SignupPage};
 use super::login::{requesting_client, sign_in};
-use super::{read_form, set_cookie};
+use super::read_form;
 use crate::clock::system_now;
 use crate::error::PageError;
 use crate::state::{AppState, counted};
@@ -204,30 +204,27 @@ struct Page<'a> {
 
 impl Page<'_> {
     fn render(self, state: &AppState, headers: &HeaderMap, status: StatusCode) -> Response {
-        let (csrf, fresh) = crate::cookies::csrf_token(headers, &state.cookies);
-        let login_href = match (self.query.is_empty(), self.then) {
-            (true, Some(then)) => then.to_owned(),
-            (true, None) => "/account".to_owned(),
-            (false, _) => format!("/authorize?{}", self.query),
-        };
-        let page = SignupPage {
-            client_name: &self.requesting.client_name,
-            error: self.error,
-            csrf: &csrf,
-            request: self.query,
-            username: &self.typed.username,
-            name: &self.typed.name,
-            email: &self.typed.email,
-            login_href: &login_href,
-            then: self.then,
-        };
-        // A sign-up may continue straight to the client's redirect URI.
-        let continues_to = self.requesting.redirect_uri.as_deref();
-        let mut response = html::page(status, &page, continues_to);
-        if fresh {
-            set_cookie(&mut response, &state.cookies.csrf(&csrf));
-        }
-        response
+        super::form_page(state, headers, |csrf| {
+            let login_href = match (self.query.is_empty(), self.then) {
+                (true, Some(then)) => then.to_owned(),
+                (true, None) => "/account".to_owned(),
+                (false, _) => format!("/authorize?{}", self.query),
+            };
+            let page = SignupPage {
+                client_name: &self.requesting.client_name,
+                error: self.error,
+                csrf,
+                request: self.query,
+                username: &self.typed.username,
+                name: &self.typed.name,
+                email: &self.typed.email,
+                login_href: &login_href,
+                then: self.then,
+            };
+            // A sign-up may continue straight to the client's redirect URI.
+            let continues_to = self.requesting.redirect_uri.as_deref();
+            html::page(status, &page, continues_to)
+        })
     }
 }
 

@@ -149,20 +149,19 @@ async fn keep(store: &dyn Store, client: &Client) -> Result<(), StoreError> {
             Err(StoreError::Conflict(_)) => store.update_client(client).await.map(|_| ()),
             other => other,
         },
-        Some(stored) if !same_metadata(&stored, client) => {
-            store.update_client(client).await.map(|_| ())
+        Some(stored) => {
+            // Everything but when it was first stored comes from the document.
+            let unchanged = Client {
+                created_at: stored.created_at,
+                ..client.clone()
+            } == stored;
+            if unchanged {
+                Ok(())
+            } else {
+                store.update_client(client).await.map(|_| ())
+            }
         }
-        Some(_) => Ok(()),
     }
-}
-
-fn same_metadata(a: &Client, b: &Client) -> bool {
-    a.name == b.name
-        && a.grant_types == b.grant_types
-        && a.scopes == b.scopes
-        && a.audiences == b.audiences
-        && a.redirect_uris == b.redirect_uris
-        && a.post_logout_redirect_uris == b.post_logout_redirect_uris
 }
 
 /// How long an answer may be kept, by its `Cache-Control`.

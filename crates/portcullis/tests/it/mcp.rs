@@ -404,6 +404,29 @@ async fn documents_are_fetched_safely_believed_only_when_true_and_cached_as_told
             "the old redirect URI is gone: {page}"
         );
         assert_eq!(site.fetches_of("/short.json"), 2);
+        // Any change of the document reaches the stored client, here its
+        // back-channel logout URI alone.
+        site.serve(
+            "/short.json",
+            document(
+                &url("/short.json"),
+                json!({"redirect_uris": ["http://127.0.0.1:9/other"],
+                       "backchannel_logout_uri": "https://agent.example/bcl"}),
+            ),
+            "max-age=2",
+            0,
+        );
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        authorize(&mut Browser::new(), &endpoint, &url("/short.json"), "").await;
+        assert_eq!(site.fetches_of("/short.json"), 3);
+        let stored = db
+            .count(&format!(
+                "SELECT COUNT(*) FROM clients WHERE id = '{}' \
+                 AND backchannel_logout_uri = 'https://agent.example/bcl'",
+                url("/short.json")
+            ))
+            .await;
+        assert_eq!(stored, 1, "{kind:?}: the document's change is stored");
         site.serve(
             "/fresh.json",
             document(&url("/fresh.json"), json!({})),

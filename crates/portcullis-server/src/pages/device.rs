@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::StatusCode;
-use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::header::HeaderMap;
 use axum::response::Response;
 use portcullis_core::grant::device_code::{self, Lookup, UserCode};
 use portcullis_core::session::SessionRecord;
@@ -172,20 +172,16 @@ impl Refusal {
                 ),
             ),
             Refusal::Throttled(wait) => {
-                let minutes = (wait + 59) / 60;
-                let message = format!("Too many wrong codes. Try again in {minutes} minute(s).");
-                let mut response = entry_page(
-                    state,
-                    headers,
-                    user,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    typed,
-                    Some(&message),
-                );
-                if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                response
+                super::throttled("Too many wrong codes.", *wait, |message| {
+                    entry_page(
+                        state,
+                        headers,
+                        user,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        typed,
+                        Some(message),
+                    )
+                })
             }
         }
     }

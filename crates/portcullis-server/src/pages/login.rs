@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::header::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::UnixTime;
 use portcullis_core::password::Password;
@@ -80,22 +80,18 @@ fn too_many_attempts(
     username: &str,
     wait: i64,
 ) -> Response {
-    let minutes = (wait + 59) / 60;
-    let message = format!("Too many failed attempts. Try again in {minutes} minute(s).");
-    let mut response = login_page(
-        state,
-        headers,
-        StatusCode::TOO_MANY_REQUESTS,
-        requesting,
-        query,
-        then,
-        username,
-        Some(&message),
-    );
-    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
+    super::throttled("Too many failed attempts.", wait, |message| {
+        login_page(
+            state,
+            headers,
+            StatusCode::TOO_MANY_REQUESTS,
+            requesting,
+            query,
+            then,
+            username,
+            Some(message),
+        )
+    })
 }
 
 /// Starts a session for `user`, who just proved who they are, and continues

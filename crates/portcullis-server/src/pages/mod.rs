@@ -85,6 +85,18 @@ pub(crate) fn form_page(
     response
 }
 
+/// A page refused while a throttle holds: `render` gets the sentence
+/// (`what`, then when to try again), and the response also says it in
+/// `Retry-After`.
+pub(crate) fn throttled(what: &str, wait: i64, render: impl FnOnce(&str) -> Response) -> Response {
+    let minutes = (wait + 59) / 60;
+    let mut response = render(&format!("{what} Try again in {minutes} minute(s)."));
+    if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 /// Adds a `Set-Cookie` to `response`.
 pub(crate) fn set_cookie(response: &mut Response, cookie: &str) {
     if let Ok(value) = HeaderValue::from_str(cookie) {

@@ -8,7 +8,7 @@
 use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::StatusCode;
-use axum::http::header::{self, HeaderMap, HeaderValue};
+use axum::http::header::HeaderMap;
 use axum::response::Response;
 use portcullis_core::admin::users::{self, UserAdminError};
 use portcullis_core::password::PasswordOwner;
@@ -94,13 +94,9 @@ pub(crate) async fn signup(
     };
     let address = state.client_address(peer, &headers);
     let too_many = |wait: i64, what: &str| {
-        let minutes = (wait + 59) / 60;
-        let message = format!("{what} Try again in {minutes} minute(s).");
-        let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, &message);
-        if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        response
+        super::throttled(what, wait, |message| {
+            refuse(StatusCode::TOO_MANY_REQUESTS, message)
+        })
     };
     let throttle = state.throttle();
     if let Some(wait) = counted(throttle.signups_blocked(&address, now).await) {

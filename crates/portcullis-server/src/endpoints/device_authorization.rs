@@ -4,8 +4,8 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use portcullis_core::grant::device_code;
 use serde::Serialize;
 
@@ -44,7 +44,7 @@ pub(crate) async fn device_authorization(
     tracing::info!(client_id = %client.id, "device authorization started");
     let verification_uri = format!("{}/device", state.token_policy.issuer);
     let shown = started.user_code.shown();
-    let body = serde_json::to_vec(&DeviceAuthorizationResponse {
+    super::no_store_json(&DeviceAuthorizationResponse {
         device_code: started.device_code,
         verification_uri_complete: format!("{verification_uri}?user_code={shown}"),
         user_code: shown,
@@ -52,16 +52,4 @@ pub(crate) async fn device_authorization(
         expires_in: started.record.expires_at.0 - now.0,
         interval: started.record.interval.0,
     })
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        body,
-    )
-        .into_response())
 }

@@ -3,8 +3,8 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use portcullis_core::introspection;
 
 use crate::client_auth;
@@ -32,16 +32,5 @@ pub(crate) async fn introspect(
     )
     .await?;
     tracing::debug!(client_id = %client.id, active = answer.active, "introspection");
-    let body = serde_json::to_vec(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        body,
-    )
-        .into_response())
+    super::no_store_json(&answer)
 }

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use portcullis_core::grant::{self, GrantError, GrantRequest};
 use serde::Serialize;
 use std::net::SocketAddr;
@@ -83,7 +83,7 @@ async fn issue(
         .access
         .ok_or_else(|| ApiError::Internal("a grant issued no access token".into()))?;
     tracing::debug!(client_id = %client.id, grant_type, "access token issued");
-    let body = serde_json::to_vec(&TokenResponse {
+    let mut response = super::no_store_json(&TokenResponse {
         access_token: access.token,
         token_type: "Bearer",
         expires_in: access.expires_in,
@@ -91,18 +91,10 @@ async fn issue(
         id_token: signed.id_token,
         refresh_token: signed.refresh_token,
         issued_token_type: signed.issued_token_type,
-    })
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            (header::PRAGMA, HeaderValue::from_static("no-cache")),
-        ],
-        body,
-    )
-        .into_response())
+    })?;
+    // RFC 6749 section 5.1 asks for it too.
+    response
+        .headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
 }

@@ -498,57 +498,29 @@ impl Settings {
         .ok_or_else(|| {
             SettingsError::setting("registration_scopes", "must be space-separated scopes")
         })?;
-        let mut registration_audiences = Vec::new();
-        for entry in raw
-            .registration_audiences
-            .as_deref()
-            .unwrap_or("")
-            .split([',', ' '])
-            .filter(|e| !e.is_empty())
-        {
-            registration_audiences.push(portcullis_core::Resource::parse(entry).ok_or_else(
-                || {
-                    SettingsError::setting(
-                        "registration_audiences",
-                        format!("`{entry}` is not an absolute URI without a fragment"),
-                    )
-                },
-            )?);
-        }
-        let mut trusted_proxies = Vec::new();
-        for entry in raw
-            .trusted_proxies
-            .as_deref()
-            .unwrap_or("")
-            .split([',', ' '])
-            .filter(|e| !e.is_empty())
-        {
-            let net = entry
-                .parse::<ipnet::IpNet>()
-                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                .map_err(|_| {
-                    SettingsError::setting(
-                        "trusted_proxies",
-                        format!("`{entry}` is not an IP address or CIDR range"),
-                    )
-                })?;
-            trusted_proxies.push(net);
-        }
-        let mut cors_origins = Vec::new();
-        for entry in raw
-            .cors_origins
-            .as_deref()
-            .unwrap_or("")
-            .split([',', ' '])
-            .filter(|e| !e.is_empty())
-        {
-            cors_origins.push(origin(entry).ok_or_else(|| {
-                SettingsError::setting(
-                    "cors_origins",
-                    format!("`{entry}` is not an origin like https://app.example or http://127.0.0.1:5173"),
-                )
-            })?);
-        }
+        let registration_audiences = list(
+            raw.registration_audiences.as_deref(),
+            "registration_audiences",
+            "an absolute URI without a fragment",
+            portcullis_core::Resource::parse,
+        )?;
+        let trusted_proxies = list(
+            raw.trusted_proxies.as_deref(),
+            "trusted_proxies",
+            "an IP address or CIDR range",
+            |entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .ok()
+            },
+        )?;
+        let cors_origins = list(
+            raw.cors_origins.as_deref(),
+            "cors_origins",
+            "an origin like https://app.example or http://127.0.0.1:5173",
+            origin,
+        )?;
         let log_format = match raw.log_format.as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -619,6 +591,24 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
     }
+}
+
+/// The entries of a list setting (separated by commas or spaces), each
+/// parsed by `parse`; a bad one is named, with what was `expected`.
+fn list<T>(
+    text: Option<&str>,
+    name: &str,
+    expected: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, SettingsError> {
+    text.unwrap_or("")
+        .split([',', ' '])
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            parse(entry)
+                .ok_or_else(|| SettingsError::setting(name, format!("`{entry}` is not {expected}")))
+        })
+        .collect()
 }
 
 /// `entry` as an origin: `http` or `https`, a host, maybe a port, no path.
